@@ -1,0 +1,222 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from catalog.querysets import ProductQuerySet
+from shop.core.models import BaseModel
+
+SEARCH_CONFIG = "english"
+
+
+def _default_currency() -> str:
+    return settings.SHOP_CURRENCY
+
+
+class Merchant(BaseModel):
+    name = models.CharField(_("name"), max_length=150)
+    slug = models.SlugField(_("slug"), max_length=160, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="merchants",
+        verbose_name=_("staff users"),
+        help_text=_("Users who manage this merchant's products, stock, orders and shipments."),
+    )
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(BaseModel):
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=140, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="catalog_category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+
+class Product(BaseModel):
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="products", verbose_name=_("merchant")
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    # A summary of the variants, kept by catalog.services.product_summary_refresh in the
+    # same transaction as any change to them, so lists filter and sort on plain columns.
+    price_amount = models.DecimalField(
+        _("from price"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
+    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    in_stock = models.BooleanField(_("in stock"), default=False, editable=False)
+
+    # Filled by the reviews app; the score is a Bayesian average used for ordering.
+    rating_avg = models.DecimalField(
+        _("average rating"), max_digits=3, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
+    rating_count = models.PositiveIntegerField(_("number of ratings"), default=0, editable=False)
+    rating_score = models.DecimalField(
+        _("rating score"), max_digits=6, decimal_places=4, default=Decimal("0"), editable=False
+    )
+
+    # Always current: PostgreSQL computes it on every write; the name outweighs the description.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("name", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("description", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="catalog_product_search_gin"),
+            GinIndex(
+                fields=["name"], opclasses=["gin_trgm_ops"], name="catalog_product_name_trgm"
+            ),
+            models.Index(fields=["is_active", "-created_at"], name="catalog_product_new"),
+            models.Index(fields=["is_active", "price_amount"], name="catalog_product_price"),
+            models.Index(fields=["is_active", "-rating_score"], name="catalog_product_rating"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price_amount__gte=0), name="catalog_product_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_avg__gte=0) & Q(rating_avg__lte=5),
+                name="catalog_product_rating_avg_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:product", kwargs={"slug": self.slug})
+
+
+class Variant(BaseModel):
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="variants", verbose_name=_("product")
+    )
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    price_amount = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    # `stock` is what is on hand; `reserved` is held by placed, unpaid orders.
+    stock = models.IntegerField(_("stock on hand"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0, editable=False)
+    stock_available = models.GeneratedField(
+        expression=F("stock") - F("reserved"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+        verbose_name=_("available"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_variant_stock_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=F("stock")),
+                name="catalog_variant_reserved_within_stock",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_amount__gte=0), name="catalog_variant_price_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.name} – {self.name}" if self.name else self.sku
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock_available > 0
+
+
+class ProductImage(BaseModel):
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
+    )
+    image = models.ImageField(_("image"), upload_to="products/%Y/%m/")
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="products/thumbs/%Y/%m/", blank=True)
+    alt_text = models.CharField(_("alternative text"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.alt_text or self.image.name
+
+
+class ProductAttribute(models.Model):
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="attributes", verbose_name=_("product")
+    )
+    name = models.CharField(_("name"), max_length=80)
+    value = models.CharField(_("value"), max_length=200)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("attribute")
+        verbose_name_plural = _("attributes")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "name"], name="catalog_productattribute_unique_name"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name}: {self.value}"

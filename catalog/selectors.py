@@ -1,0 +1,102 @@
+"""Reads of the catalog, shaped for the page or endpoint that asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from catalog.models import Category, Product, ProductImage, Variant
+from shop.core.pagecache import catalog_version
+
+
+@dataclass
+class CategoryNode:
+    id: int
+    name: str
+    slug: str
+    parent_id: int | None
+    children: list[CategoryNode] = field(default_factory=list)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+
+@dataclass
+class CategoryTree:
+    roots: list[CategoryNode]
+    by_id: dict[int, CategoryNode]
+    by_slug: dict[str, CategoryNode]
+
+    def descendant_ids(self, node: CategoryNode) -> list[int]:
+        ids, stack = [], [node]
+        while stack:
+            current = stack.pop()
+            ids.append(current.id)
+            stack.extend(current.children)
+        return ids
+
+    def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
+        """From the root down to, and including, the node (for breadcrumbs)."""
+        chain = [node]
+        while chain[-1].parent_id is not None:
+            chain.append(self.by_id[chain[-1].parent_id])
+        return chain[::-1]
+
+
+def category_tree() -> CategoryTree:
+    """The whole category tree: one query, then cached until the catalog changes."""
+    key = f"catalog:category-tree:{catalog_version()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(Category.objects.values_list("id", "name", "slug", "parent_id"))
+        cache.set(key, rows, 3600)
+    nodes = {row[0]: CategoryNode(*row) for row in rows}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.parent_id) if node.parent_id else None
+        (parent.children if parent else roots).append(node)
+    return CategoryTree(roots=roots, by_id=nodes, by_slug={n.slug: n for n in nodes.values()})
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.order_by("position", "name", "id")
+
+
+def product_list() -> QuerySet[Product]:
+    """Active products with what a product card shows (merchant, images)."""
+    return Product.objects.active().with_card_data()
+
+
+def product_list_new_arrivals(*, limit: int = 8) -> list[Product]:
+    return list(product_list().order_by("-created_at", "-id")[:limit])
+
+
+def _product_detail_queryset() -> QuerySet[Product]:
+    return (
+        Product.objects.active()
+        .select_related("merchant", "category")
+        .prefetch_related(
+            Prefetch("variants", queryset=Variant.objects.filter(is_active=True)),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+            "attributes",
+        )
+    )
+
+
+def product_get_for_page(*, slug: str) -> Product:
+    try:
+        return _product_detail_queryset().get(slug=slug)
+    except Product.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def product_get_for_api(*, pk: int) -> Product:
+    try:
+        return _product_detail_queryset().get(pk=pk)
+    except Product.DoesNotExist as exc:
+        raise Http404 from exc
