@@ -18,7 +18,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # start with a key everyone knows or against a database nobody chose.
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-development-key-change-me")
-    DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bazaar")}
+    DATABASES = {
+        "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bazaar")
+    }
 else:
     SECRET_KEY = env.str("SECRET_KEY")
     DATABASES = {"default": env.db("DATABASE_URL")}
@@ -193,7 +195,9 @@ CATALOG_VERSION_TTL = env.float("CATALOG_VERSION_TTL", default=1.0)
 # --- Payment providers and carriers. A provider is offered when its keys are set.
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="sandbox-secret" if DEBUG else "")
+SANDBOX_WEBHOOK_SECRET = env.str(
+    "SANDBOX_WEBHOOK_SECRET", default="sandbox-secret" if DEBUG else ""
+)
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
 
 # --- REST API.

@@ -4,7 +4,6 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("catalog.api.urls")),

@@ -57,7 +57,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        if hasattr(exc, "error_dict"):
+            fields = exc.message_dict
+        else:
+            fields = {"non_field_errors": exc.messages}
         return Response(
             error_body("invalid", _("Invalid input."), fields), status=status.HTTP_400_BAD_REQUEST
         )

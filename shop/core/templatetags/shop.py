@@ -13,7 +13,8 @@ register = template.Library()
 def csrf_input(context):
     """Like {% csrf_token %}, but safe inside pages cached for anonymous visitors."""
     request = context["request"]
-    token = CSRF_PLACEHOLDER if getattr(request, "page_cache_candidate", False) else get_token(request)
+    cached = getattr(request, "page_cache_candidate", False)
+    token = CSRF_PLACEHOLDER if cached else get_token(request)
     return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
 
 
