@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.countries import validate_country
 from shop.core.models import BaseModel
 
 
@@ -82,7 +83,12 @@ class Address(BaseModel):
     line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=100)
     postal_code = models.CharField(_("postal code"), max_length=20)
-    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code"))
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        validators=[validate_country],
+        help_text=_("ISO 3166-1 alpha-2 code"),
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     is_default = models.BooleanField(_("default address"), default=False)
 
