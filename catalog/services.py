@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from io import BytesIO
 from pathlib import PurePosixPath
+from typing import IO, TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from PIL import Image, ImageOps
 
-from catalog.models import ProductImage
+from catalog.models import Merchant, ProductImage
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 THUMBNAIL_SIZE = (400, 400)
+# Created by catalog/migrations/0002_merchants_group.py with the permissions merchant staff need.
+MERCHANTS_GROUP = "Merchants"
 
 # One statement for any number of products: the cheapest active variant's price and
 # whether any active variant has stock available. Callers hold the transaction that
@@ -56,14 +63,43 @@ def product_image_make_thumbnail(*, image: ProductImage) -> ProductImage:
     """Write a square-bounded JPEG thumbnail beside an uploaded product image."""
     image.image.open("rb")
     try:
-        with Image.open(image.image) as source:
-            picture = ImageOps.exif_transpose(source).convert("RGB")
-            picture.thumbnail(THUMBNAIL_SIZE)
-            buffer = BytesIO()
-            picture.save(buffer, format="JPEG", quality=85, optimize=True)
+        content = thumbnail_jpeg(source=image.image)
     finally:
         image.image.close()
     stem = PurePosixPath(image.image.name).stem
-    image.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(buffer.getvalue()), save=False)
+    image.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(content), save=False)
     image.save(update_fields=["thumbnail", "updated_at"])
     return image
+
+
+def thumbnail_jpeg(*, source: IO[bytes]) -> bytes:
+    """The thumbnail of an image file as JPEG bytes (shared with the demo seeder)."""
+    with Image.open(source) as picture:
+        picture = ImageOps.exif_transpose(picture).convert("RGB")
+        picture.thumbnail(THUMBNAIL_SIZE)
+        buffer = BytesIO()
+        picture.save(buffer, format="JPEG", quality=85, optimize=True)
+    return buffer.getvalue()
+
+
+@transaction.atomic
+def merchant_staff_set(*, merchant: Merchant, users: Iterable[User]) -> Merchant:
+    """Make exactly these users the merchant's staff.
+
+    Added users get admin access (`is_staff`) and the Merchants group's permissions;
+    users who no longer staff any merchant leave the group (their `is_staff` stays, as
+    they may be shop employees too)."""
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name=MERCHANTS_GROUP)
+    new_ids = {user.pk for user in users}
+    old_ids = set(merchant.staff.values_list("pk", flat=True))
+    merchant.staff.set(new_ids)
+
+    added = get_user_model().objects.filter(pk__in=new_ids - old_ids)
+    added.filter(is_staff=False).update(is_staff=True)
+    group.user_set.add(*added)
+
+    gone = get_user_model().objects.filter(pk__in=old_ids - new_ids, merchants=None)
+    group.user_set.remove(*gone)
+    return merchant

@@ -1,0 +1,437 @@
+"""Catalog admin: superusers manage everything; a merchant's staff manage their own products.
+
+Scoping for merchant staff (members of the Merchants group listed in `Merchant.staff`) is
+applied in every entry point the admin has: changelist and object lookup (`get_queryset`,
+`get_object`, which answers 404 for anything out of scope), foreign-key choices, form
+validation and `save_model`, and inlines.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from catalog import services
+from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
+from catalog.selectors import category_tree
+
+
+def merchants_for(user) -> QuerySet[Merchant]:
+    """The merchants whose catalog the user may manage."""
+    if user.is_superuser:
+        return Merchant.objects.all()
+    return Merchant.objects.filter(staff=user)
+
+
+def _form_field_names(form: forms.ModelForm) -> list[str]:
+    """The concrete model fields the form edits, plus `updated_at`.
+
+    Saving only these keeps an admin edit from writing back stale copies of columns other
+    code maintains (a variant's `reserved`, a product's summary and rating)."""
+    model_fields = form._meta.model._meta.concrete_fields
+    concrete = {f.name for f in model_fields if not f.primary_key and not f.generated}
+    return [name for name in form.fields if name in concrete] + ["updated_at"]
+
+
+def _image_tag(image: ProductImage, *, size: int) -> str:
+    picture = image.thumbnail or image.image
+    if not picture:
+        return "-"
+    style = f"max-height:{size}px;max-width:{size}px"
+    return format_html('<img src="{}" alt="" style="{}">', picture.url, style)
+
+
+class ScopedAdminMixin:
+    """Shared by every admin a merchant's staff can reach.
+
+    `merchant_path` is the lookup from the model to its merchant ("" for Merchant itself)."""
+
+    merchant_path = "merchant"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        lookup = f"{self.merchant_path}__staff" if self.merchant_path else "staff"
+        return queryset.filter(**{lookup: request.user})
+
+    def get_object(self, request, object_id, from_field=None):
+        # Django redirects to the index for a missing object; an object of another
+        # merchant must look exactly like one that doesn't exist: a 404.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such object."))
+        return obj
+
+
+class ScopedInlineMixin:
+    """Inline rows belong to a product; only rows of products the user manages."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(product__merchant__staff=request.user)
+
+
+# --- Product -----------------------------------------------------------------------------
+
+
+class ProductAdminForm(forms.ModelForm):
+    # Set by ProductAdmin.get_form for the request's user.
+    allowed_merchants: QuerySet[Merchant] | None = None
+
+    class Meta:
+        model = Product
+        fields = ["merchant", "category", "name", "slug", "description", "is_active", "currency"]
+
+    def clean_merchant(self):
+        merchant = self.cleaned_data["merchant"]
+        allowed = self.allowed_merchants
+        if allowed is not None and not allowed.filter(pk=merchant.pk).exists():
+            raise ValidationError(
+                _("You can only manage products of merchants you work for."),
+                code="merchant_not_allowed",
+            )
+        return merchant
+
+
+class VariantForm(forms.ModelForm):
+    class Meta:
+        model = Variant
+        fields = ["sku", "name", "price_amount", "currency", "stock", "is_active", "position"]
+
+    def clean_stock(self):
+        stock = self.cleaned_data["stock"]
+        if self.instance.pk:
+            # An unlocked read: a clear message in the usual case; the database
+            # constraint still stops the rare order that reserves in between.
+            reserved = (
+                Variant.objects.filter(pk=self.instance.pk)
+                .values_list("reserved", flat=True)
+                .first()
+            ) or 0
+            if stock < reserved:
+                raise ValidationError(
+                    _("%(reserved)s are reserved by open orders; stock can't be lower."),
+                    code="below_reserved",
+                    params={"reserved": reserved},
+                )
+        return stock
+
+    def save(self, commit=True):
+        if self.instance.pk and commit:
+            self.instance.save(update_fields=_form_field_names(self))
+            return self.instance
+        return super().save(commit=commit)
+
+
+class VariantInlineFormSet(BaseInlineFormSet):
+    default_error_messages = {
+        **BaseInlineFormSet.default_error_messages,
+        "too_few_forms": ngettext_lazy(
+            "A product needs at least %(num)d variant: add one, or keep one undeleted.",
+            "A product needs at least %(num)d variants: add them, or keep them undeleted.",
+            "num",
+        ),
+    }
+
+
+class VariantInline(ScopedInlineMixin, admin.TabularInline):
+    model = Variant
+    form = VariantForm
+    formset = VariantInlineFormSet
+    # Every product has at least one variant: the price and stock shown on lists come from it.
+    min_num = 1
+    extra = 0
+    fields = [
+        "sku",
+        "name",
+        "price_amount",
+        "currency",
+        "stock",
+        "reserved",
+        "stock_available",
+        "is_active",
+        "position",
+    ]
+    readonly_fields = ["reserved", "stock_available"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # InlineModelAdmin passes min_num to the formset but not validate_min.
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
+
+class ProductImageInline(ScopedInlineMixin, admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ["preview", "image", "alt_text", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: ProductImage) -> str:
+        return _image_tag(obj, size=80)
+
+
+class ProductAttributeInline(ScopedInlineMixin, admin.TabularInline):
+    model = ProductAttribute
+    extra = 0
+    fields = ["name", "value", "position"]
+
+
+class InStockFilter(admin.SimpleListFilter):
+    title = _("in stock")
+    parameter_name = "in_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(in_stock=True)
+        if self.value() == "no":
+            return queryset.filter(in_stock=False)
+        return queryset
+
+
+@admin.register(Product)
+class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = ProductAdminForm
+    inlines = [VariantInline, ProductImageInline, ProductAttributeInline]
+    list_display = [
+        "thumbnail",
+        "name",
+        "merchant",
+        "category",
+        "price",
+        "in_stock",
+        "is_active",
+        "created_at",
+    ]
+    list_display_links = ["thumbnail", "name"]
+    list_select_related = ["merchant", "category"]
+    search_fields = ["name", "slug", "variants__sku"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = [
+        "price",
+        "in_stock",
+        "rating_avg",
+        "rating_count",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["merchant", "category", "name", "slug", "description", "is_active"]}),
+        (
+            _("Summary (from variants and reviews)"),
+            {"fields": ["price", "currency", "in_stock", "rating_avg", "rating_count"]},
+        ),
+        (_("History"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    # The full count of a 100k-row table costs more than the page itself.
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        # The thumbnail column reads the prefetched images: one query for the page.
+        return super().get_queryset(request).prefetch_related("images")
+
+    def get_list_filter(self, request):
+        filters = ["category", "is_active", InStockFilter]
+        if request.user.is_superuser:
+            filters.insert(0, "merchant")
+        return filters
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        allowed = None if request.user.is_superuser else merchants_for(request.user)
+        return type(form.__name__, (form,), {"allowed_merchants": allowed})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "merchant":
+            merchants = merchants_for(request.user)
+            kwargs["queryset"] = merchants
+            if not request.user.is_superuser:
+                only = list(merchants[:2])
+                if len(only) == 1:
+                    kwargs["initial"] = only[0].pk
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # The form already refused other merchants; this guards code paths without a form.
+        if not merchants_for(request.user).filter(pk=obj.merchant_id).exists():
+            raise PermissionDenied
+        if change:
+            obj.save(update_fields=_form_field_names(form))
+        else:
+            obj.save()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        product = form.instance
+        for formset in formsets:
+            if formset.model is not ProductImage:
+                continue
+            changed = [obj for obj, fields in formset.changed_objects if "image" in fields]
+            for image in [*formset.new_objects, *changed]:
+                services.product_image_make_thumbnail(image=image)
+        # Still inside the admin's transaction, so lists never see the old summary.
+        services.product_summary_refresh(product_ids=[product.pk])
+        product.refresh_from_db(fields=["price_amount", "in_stock"])
+
+    @admin.display(description=_("image"))
+    def thumbnail(self, obj: Product) -> str:
+        images = obj.images.all()
+        return _image_tag(images[0], size=48) if images else "-"
+
+    @admin.display(description=_("from price"), ordering="price_amount")
+    def price(self, obj: Product) -> str:
+        return f"{obj.price_amount} {obj.currency}"
+
+
+# --- Variant (stock management) --------------------------------------------------------
+
+
+class StockFilter(admin.SimpleListFilter):
+    title = _("stock")
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [("out", _("Out of stock")), ("low", _("Low (1-5)")), ("in", _("In stock"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "out":
+                return queryset.filter(stock_available__lte=0)
+            case "low":
+                return queryset.filter(stock_available__gte=1, stock_available__lte=5)
+            case "in":
+                return queryset.filter(stock_available__gt=0)
+        return queryset
+
+
+@admin.register(Variant)
+class VariantAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    merchant_path = "product__merchant"
+    form = VariantForm
+    list_display = [
+        "sku",
+        "product",
+        "name",
+        "price_amount",
+        "stock",
+        "reserved",
+        "stock_available",
+        "is_active",
+    ]
+    list_editable = ["price_amount", "stock", "is_active"]
+    list_select_related = ["product"]
+    search_fields = ["sku", "name", "product__name"]
+    autocomplete_fields = ["product"]
+    fields = ["product", *VariantInline.fields]
+    readonly_fields = ["reserved", "stock_available"]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def get_changelist_form(self, request, **kwargs):
+        # The list edits stock too: same reserved-stock check and partial save.
+        kwargs.setdefault("form", VariantForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def get_list_filter(self, request):
+        filters = [StockFilter, "is_active"]
+        if request.user.is_superuser:
+            filters.append("product__merchant")
+        return filters
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting happens on the product page, where the one-variant minimum is checked.
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "product":
+            kwargs["queryset"] = Product.objects.for_staff(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not Product.objects.for_staff(request.user).filter(pk=obj.product_id).exists():
+            raise PermissionDenied
+        if change:
+            obj.save(update_fields=_form_field_names(form))
+        else:
+            obj.save()
+        services.product_summary_refresh(product_ids=[obj.product_id])
+
+
+# --- Category and merchant ---------------------------------------------------------------
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["path", "slug", "position"]
+    list_editable = ["position"]
+    list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    ordering = ["parent__name", "position", "name"]
+
+    @admin.display(description=_("category"), ordering="name")
+    def path(self, obj: Category) -> str:
+        # The cached tree: one query (or none) for the whole page, at any depth.
+        tree = category_tree()
+        node = tree.by_id.get(obj.pk)
+        if node is None:
+            return obj.name
+        return " / ".join(n.name for n in tree.ancestors(node))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":
+            obj_id = request.resolver_match.kwargs.get("object_id")
+            if obj_id:
+                # A category can't be its own parent (the constraint backs this up).
+                kwargs["queryset"] = Category.objects.exclude(pk=obj_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class MerchantAdminForm(forms.ModelForm):
+    class Meta:
+        model = Merchant
+        fields = ["name", "slug", "is_active", "staff"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "staff" in self.fields:
+            # Merchant staff work in the admin, so only staff accounts are offered.
+            users = self.fields["staff"].queryset
+            current = self.instance.staff.all() if self.instance.pk else users.none()
+            self.fields["staff"].queryset = users.filter(Q(is_staff=True) | Q(pk__in=current))
+
+
+@admin.register(Merchant)
+class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    merchant_path = ""
+    form = MerchantAdminForm
+    list_display = ["name", "slug", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["staff"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only superusers decide who works for a merchant.
+        return [] if request.user.is_superuser else ["staff"]
+
+    def save_related(self, request, form, formsets, change):
+        if "staff" in form.cleaned_data:
+            services.merchant_staff_set(merchant=form.instance, users=form.cleaned_data["staff"])
+            form.cleaned_data = {k: v for k, v in form.cleaned_data.items() if k != "staff"}
+        super().save_related(request, form, formsets, change)

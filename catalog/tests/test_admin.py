@@ -1,0 +1,473 @@
+"""The catalog admin: merchant staff see and change only their own merchant's catalog."""
+
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from PIL import Image
+
+from accounts.tests.factories import UserFactory
+from catalog.models import Product, ProductImage, Variant
+from catalog.services import MERCHANTS_GROUP
+from catalog.tests.factories import (
+    CategoryFactory,
+    MerchantFactory,
+    ProductFactory,
+    VariantFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MERCHANT_PERMISSIONS = {
+    "view_product",
+    "add_product",
+    "change_product",
+    "delete_product",
+    "view_variant",
+    "add_variant",
+    "change_variant",
+    "delete_variant",
+    "view_productimage",
+    "add_productimage",
+    "change_productimage",
+    "delete_productimage",
+    "view_productattribute",
+    "add_productattribute",
+    "change_productattribute",
+    "delete_productattribute",
+    "view_merchant",
+    "view_category",
+}
+
+
+def _merchant_staff(*merchants):
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=MERCHANTS_GROUP))
+    for merchant in merchants:
+        merchant.staff.add(user)
+    return user
+
+
+@pytest.fixture
+def merchant_a():
+    return MerchantFactory(name="Alpha Goods")
+
+
+@pytest.fixture
+def merchant_b():
+    return MerchantFactory(name="Beta Supply")
+
+
+@pytest.fixture
+def product_a(merchant_a):
+    return ProductFactory(merchant=merchant_a, name="Alpha Lamp", variants__sku="A-1")
+
+
+@pytest.fixture
+def product_b(merchant_b):
+    return ProductFactory(merchant=merchant_b, name="Beta Kettle", variants__sku="B-1")
+
+
+@pytest.fixture
+def staff_a(merchant_a):
+    return _merchant_staff(merchant_a)
+
+
+@pytest.fixture
+def client_a(client, staff_a):
+    client.force_login(staff_a)
+    return client
+
+
+@pytest.fixture
+def superuser_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def _png(name="photo.png", size=(900, 600)):
+    buffer = BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(buffer, format="PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+def _formset(prefix, rows, *, initial=0):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
+def _product_post(
+    *, merchant, category, name="Desk Lamp", slug="desk-lamp", variants=None, images=(), initial=0
+):
+    if variants is None:
+        variants = [{"sku": "LAMP-1", "name": "Black", "price_amount": "25.00", "stock": "4"}]
+    variants = [{"currency": "USD", "is_active": "on", "position": "0", **row} for row in variants]
+    return {
+        "merchant": str(merchant.pk),
+        "category": str(category.pk),
+        "name": name,
+        "slug": slug,
+        "description": "",
+        "is_active": "on",
+        "currency": "USD",
+        "_save": "Save",
+        **_formset("variants", variants, initial=initial),
+        **_formset("images", list(images)),
+        **_formset("attributes", []),
+    }
+
+
+# --- the Merchants group ----------------------------------------------------------------
+
+
+def test_merchants_group_has_exactly_the_catalog_permissions_staff_need():
+    group = Group.objects.get(name=MERCHANTS_GROUP)
+    codenames = set(
+        group.permissions.filter(content_type__app_label="catalog").values_list(
+            "codename", flat=True
+        )
+    )
+    assert codenames == MERCHANT_PERMISSIONS
+    # Nothing from other parts of the shop's own catalog admin (categories, merchants).
+    assert not group.permissions.filter(codename__in=["change_category", "change_merchant"])
+    assert Permission.objects.filter(codename="view_category").exists()
+
+
+# --- scoping of merchant staff ---------------------------------------------------------
+
+
+def test_staff_changelist_lists_only_their_merchants_products(client_a, product_a, product_b):
+    response = client_a.get(reverse("admin:catalog_product_changelist"))
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [product_a]
+    assert b"Beta Kettle" not in response.content
+
+
+def test_staff_search_by_sku_stays_scoped(client_a, product_a, product_b):
+    url = reverse("admin:catalog_product_changelist")
+
+    assert list(client_a.get(url, {"q": "B-1"}).context["cl"].result_list) == []
+    assert list(client_a.get(url, {"q": "A-1"}).context["cl"].result_list) == [product_a]
+
+
+def test_staff_opens_own_product_but_another_merchants_is_404(client_a, product_a, product_b):
+    own = client_a.get(reverse("admin:catalog_product_change", args=[product_a.pk]))
+    other = client_a.get(reverse("admin:catalog_product_change", args=[product_b.pk]))
+    missing = client_a.get(reverse("admin:catalog_product_change", args=[999_999]))
+
+    assert own.status_code == 200
+    assert other.status_code == 404
+    # Out of scope and absent look alike: nothing tells whether B's product exists.
+    assert missing.status_code == 404
+
+
+def test_staff_cannot_post_to_or_delete_another_merchants_product(client_a, product_b, merchant_b):
+    data = _product_post(
+        merchant=merchant_b, category=product_b.category, name="Hijacked", slug=product_b.slug
+    )
+    change = client_a.post(reverse("admin:catalog_product_change", args=[product_b.pk]), data)
+    delete = client_a.post(
+        reverse("admin:catalog_product_delete", args=[product_b.pk]), {"post": "yes"}
+    )
+
+    assert change.status_code == 404
+    assert delete.status_code == 404
+    product_b.refresh_from_db()
+    assert product_b.name == "Beta Kettle"
+
+
+def test_staff_add_form_offers_only_their_merchant_preselected(client_a, merchant_a, merchant_b):
+    response = client_a.get(reverse("admin:catalog_product_add"))
+
+    field = response.context["adminform"].form.fields["merchant"]
+    assert list(field.queryset) == [merchant_a]
+    assert field.initial == merchant_a.pk
+
+
+def test_staff_with_two_merchants_gets_no_preselection(client, merchant_a, merchant_b):
+    client.force_login(_merchant_staff(merchant_a, merchant_b))
+
+    field = (
+        client.get(reverse("admin:catalog_product_add"))
+        .context["adminform"]
+        .form.fields["merchant"]
+    )
+
+    assert set(field.queryset) == {merchant_a, merchant_b}
+    assert field.initial is None
+
+
+def test_staff_cannot_create_a_product_for_another_merchant(client_a, merchant_b):
+    category = CategoryFactory()
+
+    response = client_a.post(
+        reverse("admin:catalog_product_add"), _product_post(merchant=merchant_b, category=category)
+    )
+
+    assert response.status_code == 200  # the form again, with an error; not a 500
+    assert "merchant" in response.context["adminform"].form.errors
+    assert not Product.objects.filter(slug="desk-lamp").exists()
+
+
+def test_staff_creates_a_product_for_their_merchant(client_a, merchant_a):
+    category = CategoryFactory()
+
+    response = client_a.post(
+        reverse("admin:catalog_product_add"), _product_post(merchant=merchant_a, category=category)
+    )
+
+    assert response.status_code == 302
+    product = Product.objects.get(slug="desk-lamp")
+    assert product.merchant == merchant_a
+    assert product.variants.get().sku == "LAMP-1"
+
+
+def test_product_form_refuses_a_merchant_the_user_does_not_work_for(rf, staff_a, merchant_b):
+    # The second line behind the limited choices: the form's own clean.
+    from django.contrib.admin.sites import site
+
+    request = rf.get("/")
+    request.user = staff_a
+    form_class = site._registry[Product].get_form(request)
+    form_class.base_fields["merchant"].queryset = type(merchant_b).objects.all()
+    form = form_class(
+        data={
+            "merchant": merchant_b.pk,
+            "category": CategoryFactory().pk,
+            "name": "X",
+            "slug": "x",
+            "currency": "USD",
+        }
+    )
+
+    assert not form.is_valid()
+    assert form.errors["merchant"] == ["You can only manage products of merchants you work for."]
+
+
+def test_variant_changelist_is_scoped(client_a, product_a, product_b):
+    response = client_a.get(reverse("admin:catalog_variant_changelist"))
+
+    assert response.status_code == 200
+    assert [v.sku for v in response.context["cl"].result_list] == ["A-1"]
+    other = product_b.variants.get()
+    assert client_a.get(reverse("admin:catalog_variant_change", args=[other.pk])).status_code == 404
+
+
+def test_variant_add_offers_only_own_products(client_a, product_a, product_b):
+    response = client_a.post(
+        reverse("admin:catalog_variant_add"),
+        {
+            "product": product_b.pk,
+            "sku": "B-2",
+            "name": "Sneaky",
+            "price_amount": "1.00",
+            "currency": "USD",
+            "stock": "1",
+            "position": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "product" in response.context["adminform"].form.errors
+    assert not Variant.objects.filter(sku="B-2").exists()
+
+
+def test_staff_sees_own_merchant_read_only_and_not_others(client_a, merchant_a, merchant_b):
+    changelist = client_a.get(reverse("admin:catalog_merchant_changelist"))
+    own = client_a.get(reverse("admin:catalog_merchant_change", args=[merchant_a.pk]))
+    other = client_a.get(reverse("admin:catalog_merchant_change", args=[merchant_b.pk]))
+    post = client_a.post(
+        reverse("admin:catalog_merchant_change", args=[merchant_a.pk]),
+        {"name": "Renamed", "slug": merchant_a.slug, "is_active": "on"},
+    )
+
+    assert list(changelist.context["cl"].result_list) == [merchant_a]
+    assert own.status_code == 200
+    assert own.context["has_change_permission"] is False
+    assert other.status_code == 404
+    assert post.status_code == 403
+    merchant_a.refresh_from_db()
+    assert merchant_a.name == "Alpha Goods"
+
+
+def test_superuser_sees_every_merchants_products_and_variants(
+    superuser_client, product_a, product_b
+):
+    products = superuser_client.get(reverse("admin:catalog_product_changelist"))
+    variants = superuser_client.get(reverse("admin:catalog_variant_changelist"))
+    change = superuser_client.get(reverse("admin:catalog_product_change", args=[product_b.pk]))
+
+    assert set(products.context["cl"].result_list) == {product_a, product_b}
+    assert {v.sku for v in variants.context["cl"].result_list} == {"A-1", "B-1"}
+    assert change.status_code == 200
+    filters = [spec.title for spec in products.context["cl"].filter_specs]
+    assert "merchant" in filters
+
+
+def test_staff_list_filters_leave_out_merchant(client_a, product_a):
+    response = client_a.get(reverse("admin:catalog_product_changelist"))
+
+    assert "merchant" not in [spec.title for spec in response.context["cl"].filter_specs]
+
+
+def test_product_changelist_queries_do_not_grow_with_rows(superuser_client):
+    url = reverse("admin:catalog_product_changelist")
+    ProductFactory.create_batch(3)
+    superuser_client.get(url)  # warm sessions and content types
+    with CaptureQueriesContext(connection) as few:
+        superuser_client.get(url)
+    ProductFactory.create_batch(6)
+    with CaptureQueriesContext(connection) as many:
+        response = superuser_client.get(url)
+
+    assert len(response.context["cl"].result_list) == 9
+    assert len(many) == len(few)
+
+
+# --- saving through the admin ----------------------------------------------------------
+
+
+def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
+    client_a, product_a, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    variant = product_a.variants.get()
+    data = _product_post(
+        merchant=product_a.merchant,
+        category=product_a.category,
+        name=product_a.name,
+        slug=product_a.slug,
+        initial=1,
+        variants=[
+            {"id": variant.pk, "product": product_a.pk, "sku": "A-1", "name": "Old",
+             "price_amount": "30.00", "stock": "0"},
+            {"sku": "A-2", "name": "New", "price_amount": "12.50", "stock": "3"},
+        ],
+        images=[{"image": _png(), "alt_text": "Lamp", "position": "0"}],
+    )  # fmt: skip
+
+    response = client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    product_a.refresh_from_db()
+    assert product_a.price_amount == Decimal("12.50")
+    assert product_a.in_stock is True
+    image = ProductImage.objects.get(product=product_a)
+    assert image.thumbnail.name.endswith("-thumb.jpg")
+    with Image.open(tmp_path / image.thumbnail.name) as thumbnail:
+        assert max(thumbnail.size) == 400
+
+
+def test_saving_with_every_variant_out_of_stock_marks_product_out_of_stock(client_a, product_a):
+    variant = product_a.variants.get()
+    data = _product_post(
+        merchant=product_a.merchant,
+        category=product_a.category,
+        name=product_a.name,
+        slug=product_a.slug,
+        initial=1,
+        variants=[{"id": variant.pk, "product": product_a.pk, "sku": "A-1", "name": "Only",
+                   "price_amount": "9.00", "stock": "0"}],
+    )  # fmt: skip
+
+    client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
+
+    product_a.refresh_from_db()
+    assert (product_a.price_amount, product_a.in_stock) == (Decimal("9.00"), False)
+
+
+def test_a_product_without_variants_is_a_form_error(client_a, merchant_a):
+    data = _product_post(merchant=merchant_a, category=CategoryFactory(), variants=[])
+
+    response = client_a.post(reverse("admin:catalog_product_add"), data)
+
+    assert response.status_code == 200
+    errors = [str(e) for formset in response.context["inline_admin_formsets"]
+              for e in formset.formset.non_form_errors()]  # fmt: skip
+    assert any("at least 1 variant" in error for error in errors)
+    assert not Product.objects.filter(slug="desk-lamp").exists()
+
+
+def test_deleting_the_last_variant_is_a_form_error(client_a, product_a):
+    variant = product_a.variants.get()
+    data = _product_post(
+        merchant=product_a.merchant,
+        category=product_a.category,
+        name=product_a.name,
+        slug=product_a.slug,
+        initial=1,
+        variants=[{"id": variant.pk, "product": product_a.pk, "sku": "A-1", "name": "Only",
+                   "price_amount": "9.00", "stock": "1", "DELETE": "on"}],
+    )  # fmt: skip
+
+    response = client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
+
+    assert response.status_code == 200
+    assert Variant.objects.filter(pk=variant.pk).exists()
+
+
+def test_stock_below_reserved_is_a_form_error_and_reserved_is_never_overwritten(
+    client_a, product_a
+):
+    variant = product_a.variants.get()
+    Variant.objects.filter(pk=variant.pk).update(stock=10, reserved=6)
+    url = reverse("admin:catalog_variant_change", args=[variant.pk])
+    row = {
+        "product": product_a.pk,
+        "sku": "A-1",
+        "name": "Only",
+        "price_amount": "9.00",
+        "currency": "USD",
+        "is_active": "on",
+        "position": "0",
+    }
+
+    too_low = client_a.post(url, {**row, "stock": "5"})
+    client_a.get(url)  # the admin loaded reserved=6 ...
+    Variant.objects.filter(pk=variant.pk).update(reserved=7)  # ... then an order reserved one
+    ok = client_a.post(url, {**row, "stock": "8"})
+
+    assert too_low.status_code == 200
+    assert "stock" in too_low.context["adminform"].form.errors
+    assert ok.status_code == 302
+    variant.refresh_from_db()
+    assert (variant.stock, variant.reserved) == (8, 7)
+
+
+def test_variant_list_edit_refreshes_the_product_summary(superuser_client):
+    product = ProductFactory(variants__price_amount=Decimal("20.00"), variants__stock=5)
+    variant = product.variants.get()
+    other = VariantFactory(product=product, price_amount=Decimal("30.00"), stock=0)
+    data = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "2",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for index, (row, price, stock) in enumerate([(variant, "20.00", "0"), (other, "7.00", "0")]):
+        data.update({
+            f"form-{index}-id": row.pk,
+            f"form-{index}-price_amount": price,
+            f"form-{index}-stock": stock,
+            f"form-{index}-is_active": "on",
+        })  # fmt: skip
+
+    response = superuser_client.post(reverse("admin:catalog_variant_changelist"), data)
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.price_amount, product.in_stock) == (Decimal("7.00"), False)
