@@ -1,0 +1,50 @@
+# Bazaar developer commands. Everything runs in .venv, which the first command creates.
+#   make run     the shop with demo data on http://127.0.0.1:8000/ (PORT=8001 make run)
+#   make test    the whole test suite (make test ARGS="catalog -x" for a part)
+#   make lint    ruff check and format check
+#   make bench   benchmarks (bench/run.py)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Touched after a successful install: pip runs again only when pyproject.toml is newer.
+STAMP  := $(VENV)/.bazaar-installed
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+install: $(STAMP)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Bazaar needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/python scripts/run.py
+
+# Redis database 15 keeps test runs away from the data of a running `make run` (database 0).
+test: $(STAMP)
+	$(BIN)/python scripts/services.py --redis-db 15 -- $(BIN)/python -m pytest -q $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python scripts/services.py --redis-db 14 -- $(BIN)/python bench/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .data staticfiles *.egg-info
