@@ -95,9 +95,53 @@ def exception_handler(exc, context):
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    """`?page=N&page_size=N` of API.md: a page size above 100 is capped, one that is not a
+    whole number of at least 1 is a 400 (DRF would silently fall back to the default)."""
+
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [_("Enter a whole number of at least 1.")]}
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = str(
+                    _("Results per page (default %(default)s); values above %(max)s are capped.")
+                    % {"default": self.page_size, "max": self.max_page_size}
+                )
+        return parameters
+
+
+class AnonymousCacheMixin:
+    """Lets the anonymous page cache (shop.core.pagecache) share this view's successful
+    JSON answers between anonymous callers; the middleware stores nothing personal.
+
+    Only JSON is marked: the cache key ignores `Accept`, so the browsable API's HTML must
+    never be stored where an app would be served it."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        renderer = getattr(request, "accepted_renderer", None)
+        if (
+            request.method in ("GET", "HEAD")
+            and response.status_code == 200
+            and renderer is not None
+            and renderer.format == "json"
+        ):
+            response.anonymous_cacheable = True
+        return response
 
 
 def json_error_view(status_code: int, code: str, message):

@@ -1,0 +1,17 @@
+"""The product filters of `products/`, strict where an HTML form would be lenient."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from catalog.filters import ProductFilter
+
+
+class ProductApiFilter(ProductFilter):
+    # The HTML form's checkbox sends "on" and takes anything as true; an API client gets a
+    # 400 for a value that is not a boolean instead of a silently different answer.
+    in_stock = django_filters.TypedChoiceFilter(
+        label=_("In stock only"),
+        method="filter_in_stock",
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+    )

@@ -1,0 +1,92 @@
+"""Catalog API: anonymous reads of categories and products (API.md "Catalog")."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.permissions import AllowAny
+
+from catalog import selectors
+from catalog.api.filters import ProductApiFilter
+from catalog.api.serializers import (
+    CategorySerializer,
+    ProductDetailSerializer,
+    ProductListSerializer,
+)
+from shop.core.api import AnonymousCacheMixin
+
+
+@extend_schema(
+    summary="List categories",
+    description="Every category as a flat list; build the tree by `parent`. Not paginated.",
+)
+class CategoryListApi(AnonymousCacheMixin, ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = CategorySerializer
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.category_list()
+
+
+@extend_schema(
+    summary="List products",
+    description=(
+        "Active products, paginated. Without `q` the default order is `-created`; with `q` it "
+        "is `relevance`. `-rating` ranks by a Bayesian average, so many good reviews beat one "
+        "perfect one. An unknown `category` slug gives an empty page; an unknown `merchant` is "
+        "a 400."
+    ),
+    parameters=[
+        OpenApiParameter("q", str, description="Full-text search (typo-tolerant)."),
+        OpenApiParameter(
+            "category", str, description="Category slug; includes its sub-categories."
+        ),
+        OpenApiParameter(
+            "min_price",
+            {"type": "number", "minimum": 0},
+            description="Lowest listed `price` (inclusive), e.g. `10.00`.",
+        ),
+        OpenApiParameter(
+            "max_price",
+            {"type": "number", "minimum": 0},
+            description="Highest listed `price` (inclusive), e.g. `99.90`.",
+        ),
+        OpenApiParameter(
+            "in_stock",
+            OpenApiTypes.BOOL,
+            description="`true`: only products with a variant in stock.",
+        ),
+        OpenApiParameter(
+            "merchant", int, description="Merchant id; an id of no active merchant is a 400."
+        ),
+        OpenApiParameter(
+            "ordering",
+            str,
+            enum=list(ProductApiFilter.ORDERINGS),
+            description=(
+                "`relevance` (default with `q`; without `q` it means `-created`), `price`, "
+                "`-price`, `-rating` (Bayesian average), `-created` (default without `q`)."
+            ),
+        ),
+    ],
+)
+class ProductListApi(AnonymousCacheMixin, ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ProductListSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductApiFilter
+
+    def get_queryset(self):
+        return selectors.product_list()
+
+
+@extend_schema(summary="Get a product", description="An active product with its variants.")
+class ProductDetailApi(AnonymousCacheMixin, RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ProductDetailSerializer
+    filter_backends = []
+
+    def get_object(self):
+        return selectors.product_get_for_api(pk=self.kwargs["pk"])
