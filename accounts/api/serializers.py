@@ -1,0 +1,70 @@
+from rest_framework import serializers
+
+from accounts.models import Address, User
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name"]
+        read_only_fields = fields
+
+
+class UserUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150, allow_blank=True)
+
+
+class TokenObtainInputSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenPairOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class TokenRefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class TokenAccessOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+
+
+class AddressInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=150)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.CharField(
+        max_length=2, help_text="ISO 3166-1 alpha-2 code such as `US`; lower case is accepted."
+    )
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    is_default = serializers.BooleanField(
+        required=False, help_text="Make this the default address (the first one always is)."
+    )
+
+
+class AddressOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Address
+        fields = [
+            "id",
+            "full_name",
+            "line1",
+            "line2",
+            "city",
+            "postal_code",
+            "country",
+            "phone",
+            "is_default",
+        ]
+        read_only_fields = fields

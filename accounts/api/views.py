@@ -1,0 +1,182 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import selectors, services
+from accounts.api.serializers import (
+    AddressInputSerializer,
+    AddressOutputSerializer,
+    RegisterInputSerializer,
+    TokenAccessOutputSerializer,
+    TokenObtainInputSerializer,
+    TokenPairOutputSerializer,
+    TokenRefreshInputSerializer,
+    UserOutputSerializer,
+    UserUpdateInputSerializer,
+)
+from accounts.api.throttling import RegisterRateThrottle
+from accounts.errors import InvalidCredentials
+from shop.core.serializers import error_response
+
+INVALID = {400: error_response("Invalid input (`code` = `invalid`, with `fields`).")}
+UNAUTHENTICATED = {401: error_response("No or invalid credentials (`not_authenticated`).")}
+NOT_FOUND = {404: error_response("Not found, or not yours (`not_found`).")}
+THROTTLED = {429: error_response("Too many attempts (`throttled`); see `Retry-After`.")}
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    location=OpenApiParameter.HEADER,
+    description="Seconds to wait before trying again.",
+    response=[429],
+)
+
+
+class _PublicAuthApi(APIView):
+    """Endpoints that hand out credentials: no authentication, no session CSRF."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        # Without authenticators DRF would turn a 401 into a 403.
+        return 'Bearer realm="api"'
+
+
+class UserRegisterApi(_PublicAuthApi):
+    throttle_classes = [RegisterRateThrottle]
+
+    @extend_schema(
+        operation_id="auth_register",
+        request=RegisterInputSerializer,
+        responses={201: UserOutputSerializer, **INVALID, **THROTTLED},
+        parameters=[RETRY_AFTER],
+        description="Create an account. Weak password or taken email: 400. "
+        "Throttled per client IP at `REGISTER_RATE`.",
+    )
+    def post(self, request):
+        serializer = RegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainApi(_PublicAuthApi):
+    @extend_schema(
+        operation_id="auth_token_obtain",
+        request=TokenObtainInputSerializer,
+        responses={200: TokenPairOutputSerializer, **INVALID, **UNAUTHENTICATED, **THROTTLED},
+        parameters=[RETRY_AFTER],
+        description="Exchange email and password for a JWT pair. After `LOGIN_FAILURE_LIMIT` "
+        "failures for one email within 15 minutes: 429 until the window passes.",
+    )
+    def post(self, request):
+        serializer = TokenObtainInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            user = services.user_authenticate(**serializer.validated_data, request=request)
+        except InvalidCredentials as exc:
+            # AuthenticationFailed makes DRF add the WWW-Authenticate header a 401 needs.
+            raise exceptions.AuthenticationFailed(exc.message) from exc
+        refresh = RefreshToken.for_user(user)
+        data = {"access": str(refresh.access_token), "refresh": str(refresh)}
+        return Response(TokenPairOutputSerializer(data).data)
+
+
+class TokenRefreshApi(_PublicAuthApi):
+    @extend_schema(
+        operation_id="auth_token_refresh",
+        request=TokenRefreshInputSerializer,
+        responses={200: TokenAccessOutputSerializer, **INVALID, **UNAUTHENTICATED},
+        description="Exchange a refresh token for a new access token.",
+    )
+    def post(self, request):
+        TokenRefreshInputSerializer(data=request.data).is_valid(raise_exception=True)
+        serializer = TokenRefreshSerializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        return Response(serializer.validated_data)
+
+
+class MeApi(APIView):
+    @extend_schema(
+        operation_id="me_retrieve", responses={200: UserOutputSerializer, **UNAUTHENTICATED}
+    )
+    def get(self, request):
+        return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        request=UserUpdateInputSerializer,
+        responses={200: UserOutputSerializer, **INVALID, **UNAUTHENTICATED},
+    )
+    def patch(self, request):
+        serializer = UserUpdateInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = request.user
+        if "name" in serializer.validated_data:
+            user = services.user_update(user=user, name=serializer.validated_data["name"])
+        return Response(UserOutputSerializer(user).data)
+
+
+class AddressListCreateApi(ListAPIView):
+    serializer_class = AddressOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.address_list_for_user(user=self.request.user)
+
+    @extend_schema(operation_id="me_addresses_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="me_addresses_create",
+        request=AddressInputSerializer,
+        responses={201: AddressOutputSerializer, **INVALID, **UNAUTHENTICATED},
+    )
+    def post(self, request):
+        serializer = AddressInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        address = services.address_create(user=request.user, **serializer.validated_data)
+        return Response(AddressOutputSerializer(address).data, status=status.HTTP_201_CREATED)
+
+
+class AddressDetailApi(APIView):
+    def _get(self, request, address_id):
+        return selectors.address_get_for_user(user=request.user, address_id=address_id)
+
+    @extend_schema(
+        operation_id="me_addresses_retrieve",
+        responses={200: AddressOutputSerializer, **UNAUTHENTICATED, **NOT_FOUND},
+    )
+    def get(self, request, address_id):
+        return Response(AddressOutputSerializer(self._get(request, address_id)).data)
+
+    @extend_schema(
+        operation_id="me_addresses_update",
+        request=AddressInputSerializer(partial=True),
+        responses={200: AddressOutputSerializer, **INVALID, **UNAUTHENTICATED, **NOT_FOUND},
+    )
+    def patch(self, request, address_id):
+        address = self._get(request, address_id)
+        serializer = AddressInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        address = services.address_update(address=address, **serializer.validated_data)
+        return Response(AddressOutputSerializer(address).data)
+
+    @extend_schema(
+        operation_id="me_addresses_destroy",
+        responses={204: None, **UNAUTHENTICATED, **NOT_FOUND},
+    )
+    def delete(self, request, address_id):
+        services.address_delete(address=self._get(request, address_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

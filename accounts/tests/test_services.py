@@ -1,0 +1,241 @@
+import threading
+import time
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts import services
+from accounts.errors import InvalidCredentials
+from accounts.models import Address, User
+from accounts.tests.factories import DEFAULT_PASSWORD, AddressFactory, UserFactory
+from shop.core.errors import ThrottledError
+
+pytestmark = pytest.mark.django_db
+
+STRONG = "plum-orbit-velvet-42"
+
+
+def test_user_register_creates_an_active_user_with_a_hashed_password():
+    user = services.user_register(email="Ada@Example.COM", password=STRONG, name=" Ada ")
+
+    user.refresh_from_db()
+    assert user.email == "Ada@example.com"  # the domain part is normalized
+    assert user.name == "Ada"
+    assert user.is_active and not user.is_staff
+    assert user.check_password(STRONG)
+    assert user.password != STRONG
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["short1", "password123", "12345678901", "ada.lovelace@example.com"],
+    ids=["too-short", "common", "numeric", "like-the-email"],
+)
+def test_user_register_refuses_weak_passwords(password):
+    with pytest.raises(ValidationError) as exc:
+        services.user_register(email="ada.lovelace@example.com", password=password, name="")
+
+    assert "password" in exc.value.message_dict
+    assert not User.objects.exists()
+
+
+def test_user_register_refuses_a_password_like_the_name():
+    with pytest.raises(ValidationError) as exc:
+        services.user_register(email="x@example.com", password="Wilhelmina1", name="Wilhelmina")
+    assert "password" in exc.value.message_dict
+
+
+def test_user_register_refuses_a_taken_email_in_any_case():
+    UserFactory(email="taken@example.com")
+
+    with pytest.raises(ValidationError) as exc:
+        services.user_register(email="TAKEN@example.com", password=STRONG, name="")
+
+    assert list(exc.value.message_dict) == ["email"]
+    assert User.objects.count() == 1
+
+
+def test_user_register_reports_every_bad_field_at_once():
+    with pytest.raises(ValidationError) as exc:
+        services.user_register(email="not-an-email", password="1", name="")
+    assert set(exc.value.message_dict) == {"email", "password"}
+
+
+def test_user_update_changes_the_name():
+    user = UserFactory(name="Old")
+    services.user_update(user=user, name="  New Name ")
+    user.refresh_from_db()
+    assert user.name == "New Name"
+
+
+# --- log-in and its failure limit ---------------------------------------------------------
+
+
+def test_user_authenticate_accepts_the_email_in_any_case():
+    user = UserFactory(email="case@example.com")
+    assert services.user_authenticate(email="CASE@example.com", password=DEFAULT_PASSWORD) == user
+
+
+def test_user_authenticate_refuses_a_wrong_password_and_an_inactive_user():
+    UserFactory(email="a@example.com")
+    UserFactory(email="gone@example.com", is_active=False)
+
+    with pytest.raises(InvalidCredentials):
+        services.user_authenticate(email="a@example.com", password="wrong")
+    with pytest.raises(InvalidCredentials):
+        services.user_authenticate(email="gone@example.com", password=DEFAULT_PASSWORD)
+
+
+def test_failures_past_the_limit_are_refused_even_with_the_right_password(settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    UserFactory(email="victim@example.com")
+    for _ in range(3):
+        with pytest.raises(InvalidCredentials):
+            services.user_authenticate(email="Victim@example.com", password="guess")
+
+    with pytest.raises(ThrottledError) as exc:
+        services.user_authenticate(email="victim@example.com", password=DEFAULT_PASSWORD)
+
+    assert 0 < exc.value.retry_after <= settings.LOGIN_FAILURE_WINDOW
+    # Refused attempts are not failures: the count stays where the limit stopped it.
+    assert services.login_failure_count(email="victim@example.com") == 3
+
+
+def test_failures_are_counted_per_email(settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    other = UserFactory(email="other@example.com")
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            services.user_authenticate(email="victim@example.com", password="guess")
+
+    assert services.user_authenticate(email="other@example.com", password=DEFAULT_PASSWORD) == other
+
+
+def test_successes_do_not_count_towards_the_limit(settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    user = UserFactory(email="me@example.com")
+    for _ in range(5):
+        services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD)
+    assert services.login_failure_count(email="me@example.com") == 0
+    with pytest.raises(InvalidCredentials):
+        services.user_authenticate(email="me@example.com", password="typo")
+    assert services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD) == user
+
+
+def test_attempts_are_allowed_again_when_the_window_passes(settings):
+    settings.LOGIN_FAILURE_LIMIT = 1
+    settings.LOGIN_FAILURE_WINDOW = 1
+    user = UserFactory(email="me@example.com")
+    with pytest.raises(InvalidCredentials):
+        services.user_authenticate(email="me@example.com", password="typo")
+    with pytest.raises(ThrottledError) as exc:
+        services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD)
+    assert exc.value.retry_after == 1
+
+    time.sleep(1.2)
+
+    assert services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD) == user
+
+
+def test_concurrent_failures_are_all_counted():
+    # Each thread has its own Redis connection; add()+incr() must not lose an increment.
+    threads = [
+        threading.Thread(target=services.login_failure_record, kwargs={"email": "x@example.com"})
+        for _ in range(20)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert services.login_failure_count(email="X@EXAMPLE.COM") == 20
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+ADDRESS = {
+    "full_name": "Ada Lovelace",
+    "line1": "1 Main St",
+    "city": "London",
+    "postal_code": "N1 1AA",
+    "country": "gb",
+}
+
+
+def test_address_create_upper_cases_the_country_and_makes_the_first_default():
+    user = UserFactory()
+    first = services.address_create(user=user, **ADDRESS)
+    second = services.address_create(user=user, **ADDRESS)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.country == "GB"
+    assert first.is_default and not second.is_default
+
+
+def test_address_create_as_default_moves_the_default():
+    user = UserFactory()
+    first = services.address_create(user=user, **ADDRESS)
+    second = services.address_create(user=user, is_default=True, **ADDRESS)
+
+    assert list(Address.objects.filter(user=user, is_default=True)) == [second]
+    first.refresh_from_db()
+    assert not first.is_default
+
+
+@pytest.mark.parametrize("country", ["XX", "G", "GBR", "", "1A"])
+def test_address_create_refuses_unknown_countries(country):
+    with pytest.raises(ValidationError) as exc:
+        services.address_create(user=UserFactory(), **{**ADDRESS, "country": country})
+    assert "country" in exc.value.message_dict
+    assert not Address.objects.exists()
+
+
+def test_address_create_refuses_missing_required_fields():
+    with pytest.raises(ValidationError) as exc:
+        services.address_create(user=UserFactory(), **{**ADDRESS, "line1": "  ", "city": ""})
+    assert {"line1", "city"} <= set(exc.value.message_dict)
+
+
+def test_address_update_changes_fields_and_can_take_the_default():
+    user = UserFactory()
+    first = services.address_create(user=user, **ADDRESS)
+    second = services.address_create(user=user, **ADDRESS)
+
+    services.address_update(address=second, city="Paris", country="fr", is_default=True)
+
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (second.city, second.country, second.is_default) == ("Paris", "FR", True)
+    assert not first.is_default
+
+
+def test_address_update_refuses_a_bad_country_and_keeps_the_row():
+    address = AddressFactory(country="US")
+    with pytest.raises(ValidationError):
+        services.address_update(address=address, country="ZZ")
+    address.refresh_from_db()
+    assert address.country == "US"
+
+
+def test_address_delete_hands_the_default_to_the_newest_remaining():
+    user = UserFactory()
+    default = services.address_create(user=user, **ADDRESS)
+    older = services.address_create(user=user, **ADDRESS)
+    newer = services.address_create(user=user, **ADDRESS)
+
+    services.address_delete(address=default)
+
+    assert not Address.objects.filter(pk=default.pk).exists()
+    newer.refresh_from_db()
+    older.refresh_from_db()
+    assert newer.is_default and not older.is_default
+
+
+def test_one_default_per_user_is_also_a_database_constraint():
+    from django.db import IntegrityError, transaction
+
+    user = UserFactory()
+    AddressFactory(user=user, is_default=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AddressFactory(user=user, is_default=True)
+    assert Address.objects.filter(user=user).count() == 1

@@ -1,0 +1,218 @@
+import re
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.core import mail
+from django.test import Client
+
+from accounts.models import User
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+STRONG = "plum-orbit-velvet-42"
+
+
+def test_register_page_has_labelled_fields_and_a_register_button(client):
+    response = client.get("/accounts/register/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for field in ("email", "name", "password"):
+        assert f'<label for="id_{field}"' in html
+    assert re.search(r"<button[^>]*>\s*Register\s*</button>", html)
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert "X-Page-Cache" not in response  # never stored for anonymous visitors
+
+
+def test_register_page_creates_the_user_logs_in_and_goes_home(client):
+    response = client.post(
+        "/accounts/register/", {"email": "new@example.com", "name": "New", "password": STRONG}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    user = User.objects.get(email="new@example.com")
+    assert client.session[SESSION_KEY] == str(user.pk)
+
+
+def test_register_page_shows_service_errors_on_the_fields(client):
+    UserFactory(email="taken@example.com")
+
+    response = client.post(
+        "/accounts/register/", {"email": "TAKEN@example.com", "name": "", "password": "123"}
+    )
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "email" in form.errors and "password" in form.errors
+    assert User.objects.count() == 1
+    assert SESSION_KEY not in client.session
+
+
+def test_register_page_enforces_csrf():
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(
+        "/accounts/register/", {"email": "new@example.com", "name": "", "password": STRONG}
+    )
+    assert response.status_code == 403
+    assert not User.objects.exists()
+
+
+def test_login_page_has_labelled_fields_and_a_log_in_button(client):
+    html = client.get("/accounts/login/").content.decode()
+    assert '<label for="id_email"' in html and '<label for="id_password"' in html
+    assert re.search(r"<button[^>]*>\s*Log in\s*</button>", html)
+    assert 'href="/accounts/password/reset/"' in html
+
+
+def test_login_page_logs_in_and_follows_a_safe_next(client):
+    user = UserFactory(email="me@example.com")
+
+    response = client.post(
+        "/accounts/login/?next=/cart/", {"email": "Me@example.com", "password": DEFAULT_PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/cart/"
+    assert client.session[SESSION_KEY] == str(user.pk)
+
+
+def test_login_page_ignores_an_offsite_next(client):
+    UserFactory(email="me@example.com")
+    response = client.post(
+        "/accounts/login/",
+        {"email": "me@example.com", "password": DEFAULT_PASSWORD, "next": "https://evil.test/"},
+    )
+    assert response["Location"] == "/"
+
+
+def test_login_page_wrong_password_is_a_form_error(client):
+    UserFactory(email="me@example.com")
+
+    response = client.post("/accounts/login/", {"email": "me@example.com", "password": "no"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+    assert SESSION_KEY not in client.session
+
+
+def test_login_page_refuses_after_the_failure_limit(client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    UserFactory(email="me@example.com")
+    for _ in range(2):
+        client.post("/accounts/login/", {"email": "me@example.com", "password": "no"})
+
+    response = client.post(
+        "/accounts/login/", {"email": "me@example.com", "password": DEFAULT_PASSWORD}
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].non_field_errors()
+    assert "Too many failed log-in attempts" in errors[0]
+    assert SESSION_KEY not in client.session
+    assert "Too many failed log-in attempts" in response.content.decode()
+
+
+def test_api_failures_count_for_the_login_page(client, api_client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    UserFactory(email="me@example.com")
+    for _ in range(2):
+        api_client.post(
+            "/api/v1/auth/token/", {"email": "me@example.com", "password": "x"}, format="json"
+        )
+
+    response = client.post(
+        "/accounts/login/", {"email": "me@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+
+
+def test_logout_is_post_only_and_ends_the_session(client):
+    client.force_login(UserFactory())
+
+    assert client.get("/accounts/logout/").status_code == 405
+    assert SESSION_KEY in client.session
+
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert SESSION_KEY not in client.session
+
+
+def test_base_template_shows_log_out_when_logged_in(client):
+    client.force_login(UserFactory())
+    html = client.get("/accounts/password/change/").content.decode()
+    assert re.search(r"<button[^>]*>\s*Log out\s*</button>", html)
+
+
+def test_password_change_needs_login(client):
+    response = client.get("/accounts/password/change/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_password_change_changes_it_and_keeps_the_session(client):
+    user = UserFactory()
+    client.force_login(user)
+
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": STRONG,
+            "new_password2": STRONG,
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/change/done/"
+    user.refresh_from_db()
+    assert user.check_password(STRONG)
+    assert client.get("/accounts/password/change/done/").status_code == 200
+
+
+def test_password_change_with_a_wrong_old_password_is_a_form_error(client):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": "nope", "new_password1": STRONG, "new_password2": STRONG},
+    )
+    assert response.status_code == 200
+    assert "old_password" in response.context["form"].errors
+    assert 'class="errorlist' in response.content.decode()
+
+
+def test_password_reset_mails_a_link_that_sets_a_new_password(client):
+    user = UserFactory(email="me@example.com")
+
+    response = client.post("/accounts/password/reset/", {"email": "ME@example.com"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/reset/sent/"
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["me@example.com"]
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", message.body).group(1)
+
+    # Django swaps the token for a session marker and redirects to the set-password form.
+    form_url = client.get(link)["Location"]
+    page = client.get(form_url)
+    assert page.status_code == 200
+    assert '<label for="id_new_password1"' in page.content.decode()
+    response = client.post(form_url, {"new_password1": STRONG, "new_password2": STRONG})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/reset/done/"
+    user.refresh_from_db()
+    assert user.check_password(STRONG)
+    assert client.get(link).status_code == 200  # a used link no longer works
+    assert "invalid" in client.get(link).content.decode()
+
+
+def test_password_reset_for_an_unknown_email_sends_nothing_but_looks_the_same(client):
+    response = client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/reset/sent/"
+    assert mail.outbox == []

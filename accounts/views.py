@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+
+from accounts.forms import LoginForm, RegisterForm
+
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return settings.LOGIN_REDIRECT_URL
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def user_register_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("/")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.register()
+        if user is not None:
+            login(request, user, backend=BACKEND)
+            return redirect("/")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def user_login_view(request: HttpRequest) -> HttpResponse:
+    next_url = _next_url(request)
+    form = LoginForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.user)
+        return redirect(next_url)
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
