@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -244,6 +245,20 @@ class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         # The thumbnail column reads the prefetched images: one query for the page.
         return super().get_queryset(request).prefetch_related("images")
+
+    def get_search_results(self, request, queryset, search_term):
+        # As search_fields says, but the SKU through a subquery: Django's join on variants
+        # needs a DISTINCT over the whole result (seconds at 100k products); SKUs match
+        # exactly, which their unique index answers at once.
+        matches = queryset
+        for word in smart_split(search_term):
+            if word.startswith(('"', "'")) and word[0] == word[-1] and len(word) > 1:
+                word = unescape_string_literal(word)
+            skus = Variant.objects.filter(sku__in={word, word.upper()}).values("product_id")
+            matches = matches.filter(
+                Q(name__icontains=word) | Q(slug__icontains=word) | Q(pk__in=skus)
+            )
+        return matches, False
 
     def get_list_filter(self, request):
         filters = ["category", "is_active", InStockFilter]

@@ -159,8 +159,16 @@ def test_staff_changelist_lists_only_their_merchants_products(client_a, product_
 def test_staff_search_by_sku_stays_scoped(client_a, product_a, product_b):
     url = reverse("admin:catalog_product_changelist")
 
-    assert list(client_a.get(url, {"q": "B-1"}).context["cl"].result_list) == []
-    assert list(client_a.get(url, {"q": "A-1"}).context["cl"].result_list) == [product_a]
+    def found(term):
+        return list(client_a.get(url, {"q": term}).context["cl"].result_list)
+
+    assert found("B-1") == []
+    assert found("Kettle") == []
+    assert found("A-1") == [product_a]
+    assert found("a-1") == [product_a]
+    assert found("lamp alph") == [product_a]
+    assert found('"Alpha Lamp"') == [product_a]
+    assert found("alpha-lamp") == [product_a]
 
 
 def test_staff_opens_own_product_but_another_merchants_is_404(client_a, product_a, product_b):
@@ -323,8 +331,9 @@ def test_staff_list_filters_leave_out_merchant(client_a, product_a):
     assert "merchant" not in [spec.title for spec in response.context["cl"].filter_specs]
 
 
-def test_product_changelist_queries_do_not_grow_with_rows(superuser_client):
-    url = reverse("admin:catalog_product_changelist")
+@pytest.mark.parametrize("page", ["product", "variant"])
+def test_changelist_queries_do_not_grow_with_rows(superuser_client, page):
+    url = reverse(f"admin:catalog_{page}_changelist")
     ProductFactory.create_batch(3)
     superuser_client.get(url)  # warm sessions and content types
     with CaptureQueriesContext(connection) as few:
@@ -335,6 +344,24 @@ def test_product_changelist_queries_do_not_grow_with_rows(superuser_client):
 
     assert len(response.context["cl"].result_list) == 9
     assert len(many) == len(few)
+
+
+def test_category_changelist_shows_the_tree_path(superuser_client):
+    root = CategoryFactory(name="Electronics")
+    CategoryFactory(name="Headphones", parent=root)
+
+    response = superuser_client.get(reverse("admin:catalog_category_changelist"))
+
+    assert response.status_code == 200
+    assert "Electronics / Headphones" in response.content.decode()
+
+
+def test_merchant_staff_can_view_but_not_change_categories(client_a):
+    category = CategoryFactory()
+    url = reverse("admin:catalog_category_change", args=[category.pk])
+
+    assert client_a.get(url).context["has_change_permission"] is False
+    assert client_a.post(url, {"name": "X", "slug": "x", "position": "0"}).status_code == 403
 
 
 # --- saving through the admin ----------------------------------------------------------
