@@ -1,0 +1,391 @@
+"""Shared pieces of the benchmark suites: the bench database, gunicorn, wrk and the results.
+
+Every suite runs against its own PostgreSQL database (`bazaar_bench`), its own Redis
+database number and its own cache key prefix, so a benchmark never reads or clobbers
+development or test data, and a seeded database is reused from one run to the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+PYTHON = sys.executable
+
+BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "bazaar_bench")
+# Redis database 15 belongs to the test suite and 0 to development; 14 is the benchmark's.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+BENCH_CACHE_PREFIX = "bazaar-bench"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class BenchError(RuntimeError):
+    """A benchmark cannot run; the message says why and what to do."""
+
+
+# --- Database ------------------------------------------------------------------------
+
+
+def bench_database_url() -> str:
+    """The server of DATABASE_URL (or the local default) with the bench database's name."""
+    source = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/bazaar"
+    parts = urlsplit(source)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB_NAME}", parts.query, ""))
+
+
+def _conninfo(url: str, dbname: str | None = None) -> str:
+    parts = urlsplit(url)
+    scheme = "postgresql" if parts.scheme in ("postgres", "postgresql", "pgsql") else parts.scheme
+    path = f"/{dbname}" if dbname else parts.path
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+def database_exists(url: str) -> bool:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(_conninfo(url, "postgres"), autocommit=True) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    return row is not None
+
+
+def database_create(url: str, *, drop_first: bool = False) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    ident = sql.Identifier(name)
+    with psycopg.connect(_conninfo(url, "postgres"), autocommit=True) as conn:
+        if drop_first:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+
+
+def query_all(url: str, statement: str, params: Sequence = ()) -> list[tuple]:
+    with psycopg.connect(_conninfo(url)) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def redis_clear_prefix(url: str, prefix: str) -> int:
+    """Delete the bench's cache keys (and only those) so a run starts from a cold cache."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deleted = 0
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        deleted += client.delete(key)
+    return deleted
+
+
+# --- Django processes ----------------------------------------------------------------
+
+
+def app_environment(database_url: str) -> dict[str, str]:
+    """The environment of a production-like process against the bench database."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "shop.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": BENCH_REDIS_URL,
+            "CACHE_KEY_PREFIX": BENCH_CACHE_PREFIX,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def manage(args: Sequence[str], env: dict[str, str], *, quiet: bool = False) -> None:
+    command = [PYTHON, str(ROOT / "manage.py"), *args]
+    log("$ manage.py " + " ".join(args))
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL if quiet else None,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BenchError(f"`manage.py {' '.join(args)}` failed with exit code {result.returncode}")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How gunicorn serves every app under test: the same for the app and the ceiling."""
+
+    workers: int = 4
+    worker_class: str = "sync"
+    threads: int = 1
+
+    def describe(self) -> str:
+        text = f"gunicorn --workers {self.workers} --worker-class {self.worker_class}"
+        if self.worker_class == "gthread":
+            text += f" --threads {self.threads}"
+        return text
+
+    def arguments(self) -> list[str]:
+        args = ["--workers", str(self.workers), "--worker-class", self.worker_class]
+        if self.worker_class == "gthread":
+            args += ["--threads", str(self.threads)]
+        return args
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a gunicorn we started: TERM to its own process group, then KILL if it lingers."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app: str,
+    *,
+    env: dict[str, str],
+    config: ServerConfig,
+    pythonpath: Path | None = None,
+    probe_path: str = "/",
+    name: str = "app",
+) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port; yields its base URL and always stops it."""
+    port = free_port()
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        *config.arguments(),
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
+    ]
+    if pythonpath:
+        command += ["--pythonpath", str(pythonpath)]
+    log(f"serving {name}: {config.describe()} on 127.0.0.1:{port}")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(process, base_url + probe_path, name=name)
+        yield base_url
+    finally:
+        _stop(process)
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, *, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn serving {name} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                response.read()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers, even if not with 200: a target's own status is checked later
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise BenchError(f"gunicorn serving {name} did not answer {url} within {timeout:.0f} s")
+
+
+def http_get(url: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"User-Agent": "bazaar-bench"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+# --- Load generator ------------------------------------------------------------------
+
+WRK_SCRIPT = BENCH_DIR / "wrk_paths.lua"
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """wrk's settings; the same for every target and for the ceiling."""
+
+    duration: int = 10
+    warmup: int = 2
+    connections: int = 32
+    threads: int = 2
+
+    def describe(self) -> str:
+        return (
+            f"wrk -t{self.threads} -c{self.connections} -d{self.duration}s "
+            f"(after a {self.warmup} s warm-up)"
+        )
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    duration_s: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    bytes_per_response: int
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("wrk is missing: installing the Debian package `wrk`")
+        for args in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+            subprocess.run(args, check=False, stdout=subprocess.DEVNULL)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    raise BenchError(
+        "the load generator `wrk` is not installed: run `sudo apt-get install wrk` "
+        "(Debian/Ubuntu) or `brew install wrk` (macOS), then run the benchmark again"
+    )
+
+
+def wrk_run(base_url: str, paths: Sequence[str], config: LoadConfig, *, seconds: int) -> LoadResult:
+    """Load `paths` (in turn, over every connection) for `seconds`; wrk's own numbers."""
+    wrk = ensure_wrk()
+    paths_file = RESULTS_DIR / ".wrk-paths.txt"
+    paths_file.parent.mkdir(parents=True, exist_ok=True)
+    paths_file.write_text("\n".join(paths) + "\n")
+    command = [
+        wrk,
+        f"-t{config.threads}",
+        f"-c{config.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+        base_url + paths[0],
+        "--",
+        str(paths_file),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BenchError(f"wrk failed ({result.returncode}): {result.stderr.strip()}")
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            data = json.loads(line.removeprefix("BENCH_JSON "))
+            break
+    else:
+        raise BenchError(f"wrk printed no result line:\n{result.stdout}\n{result.stderr}")
+    duration_s = data["duration_us"] / 1e6
+    errors = {name: count for name, count in data["errors"].items() if count}
+    return LoadResult(
+        requests=data["requests"],
+        duration_s=duration_s,
+        rps=data["requests"] / duration_s if duration_s else 0.0,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+        bytes_per_response=data["bytes"] // data["requests"] if data["requests"] else 0,
+        errors=errors,
+    )
+
+
+def wrk_measure(base_url: str, paths: Sequence[str], config: LoadConfig) -> LoadResult:
+    if config.warmup:
+        wrk_run(base_url, paths, config, seconds=config.warmup)
+    return wrk_run(base_url, paths, config, seconds=config.duration)
+
+
+# --- Results -------------------------------------------------------------------------
+
+
+def machine_description() -> dict[str, object]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "commit": commit or None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured markdown table, padded so it also reads well in a terminal."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(cells[0]), separator, *(line(row) for row in cells[1:])])
+
+
+def write_results(suite: str, payload: dict, markdown: str) -> tuple[Path, Path]:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    json_path = RESULTS_DIR / f"{suite}-{stamp}.json"
+    md_path = RESULTS_DIR / f"{suite}-{stamp}.md"
+    json_path.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    md_path.write_text(markdown + "\n")
+    for path, latest in ((json_path, "json"), (md_path, "md")):
+        shutil.copyfile(path, RESULTS_DIR / f"{suite}-latest.{latest}")
+    return json_path, md_path
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -1,0 +1,60 @@
+"""Count the SQL queries one anonymous request runs with every cache cold.
+
+Run by the harness in a subprocess with the bench environment (DEBUG off, the bench
+database and Redis database), so the count is the production one:
+
+    python bench/query_counts.py '{"list": "/products/", "product": "/p/some-slug/"}'
+
+Before each request the bench's cache keys are deleted, so the page cache, and any other
+cache the views use, start cold. Prints one JSON object: for each target its status,
+number of queries and their SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+import django  # noqa: E402
+
+
+def main() -> int:
+    targets: dict[str, str] = json.loads(sys.argv[1])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    django.setup()
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from harness import redis_clear_prefix  # beside this script
+
+    from shop.core.pagecache import reset_local_version
+
+    cache = settings.CACHES["default"]
+    client = Client(HTTP_HOST="127.0.0.1")
+    report = {}
+    for name, path in targets.items():
+        if "LOCATION" in cache and cache.get("KEY_PREFIX"):
+            redis_clear_prefix(cache["LOCATION"], cache["KEY_PREFIX"])
+        reset_local_version()
+        client.cookies.clear()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        report[name] = {
+            "path": path,
+            "status": response.status_code,
+            "queries": len(captured.captured_queries),
+            "sql": [query["sql"] for query in captured.captured_queries],
+        }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
