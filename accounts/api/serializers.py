@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
 from accounts.models import Address, User
+from shop.core.serializers import CountryField, StrictBooleanField, StrictCharField
 
 
 class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    password = StrictCharField(max_length=128, write_only=True, trim_whitespace=False)
+    name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
@@ -17,12 +18,12 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
 
 class UserUpdateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=150, allow_blank=True)
+    name = StrictCharField(max_length=150, allow_blank=True)
 
 
 class TokenObtainInputSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = StrictCharField(max_length=254)
+    password = StrictCharField(max_length=128, trim_whitespace=False)
 
 
 class TokenPairOutputSerializer(serializers.Serializer):
@@ -31,7 +32,7 @@ class TokenPairOutputSerializer(serializers.Serializer):
 
 
 class TokenRefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class TokenAccessOutputSerializer(serializers.Serializer):
@@ -39,16 +40,14 @@ class TokenAccessOutputSerializer(serializers.Serializer):
 
 
 class AddressInputSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=150)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(
-        max_length=2, help_text="ISO 3166-1 alpha-2 code such as `US`; lower case is accepted."
-    )
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    is_default = serializers.BooleanField(
+    full_name = StrictCharField(max_length=150)
+    line1 = StrictCharField(max_length=200)
+    line2 = StrictCharField(max_length=200, required=False, allow_blank=True)
+    city = StrictCharField(max_length=100)
+    postal_code = StrictCharField(max_length=20)
+    country = CountryField()
+    phone = StrictCharField(max_length=32, required=False, allow_blank=True)
+    is_default = StrictBooleanField(
         required=False, help_text="Make this the default address (the first one always is)."
     )
 

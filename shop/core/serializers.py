@@ -1,5 +1,6 @@
 """Serializers shared by every app's API: the error envelope of API.md, for the OpenAPI schema."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -19,3 +20,48 @@ class ErrorSerializer(serializers.Serializer):
 def error_response(description: str) -> OpenApiResponse:
     """An error answer for `extend_schema(responses={404: error_response("Not found.")})`."""
     return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text,
+    so input that breaks the documented type is a 400, as the schema promises."""
+
+    default_error_messages = {"invalid": _("Not a valid string.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CountryField(serializers.ChoiceField):
+    """An ISO 3166-1 alpha-2 code; lower case is accepted and stored upper case."""
+
+    def __init__(self, **kwargs):
+        from accounts.countries import COUNTRY_CODES
+
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 code such as `US`.")
+        super().__init__(choices=sorted(COUNTRY_CODES), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().upper()
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON `true`/`false`: `0`, `"yes"` and friends are a 400, as the schema says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers: `"5"` and `5.0` are a 400, as the schema says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
