@@ -152,22 +152,22 @@ def main() -> int:
         if manage("migrate", "--noinput", "--verbosity", "1") != 0:
             return 1
         seed_if_empty()
-        bin_dir = os.path.dirname(sys.executable)
+        # `python -m`, not .venv/bin scripts: their shebangs name the path the venv was made at.
         procs["web"] = start(
             "web",
             [
-                os.path.join(bin_dir, "gunicorn"),
+                *(sys.executable, "-m", "gunicorn"),
                 "shop.wsgi",
                 *("--bind", f"127.0.0.1:{port}", "--workers", "2"),
                 *("--reload", "--access-logfile", "-"),
             ],
         )
         if svc.redis:
-            celery = os.path.join(bin_dir, "celery")
-            procs["worker"] = start("worker", [celery, "-A", "shop", "worker", "-l", "INFO"])
+            celery = [sys.executable, "-m", "celery"]
+            procs["worker"] = start("worker", [*celery, "-A", "shop", "worker", "-l", "INFO"])
             procs["beat"] = start(
                 "beat",
-                [celery, "-A", "shop", "beat", "-l", "INFO", "--schedule", str(DATA / "beat")],
+                [*celery, "-A", "shop", "beat", "-l", "INFO", "--schedule", str(DATA / "beat")],
             )
         url = f"http://127.0.0.1:{port}/"
         if not wait_for_http(url, procs["web"]):

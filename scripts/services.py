@@ -83,7 +83,7 @@ def _pg_local_user() -> tuple[str | None, str]:
     import psycopg
 
     host, port = LOCAL_PG
-    reason = "nothing answers on 127.0.0.1:5432"
+    reason = f"nothing answers on {host}:{port}"
     for user in dict.fromkeys(["postgres", getpass.getuser()]):
         try:
             _pg_connect(host=host, port=port, user=user, dbname="postgres").close()
@@ -237,7 +237,7 @@ def ensure_redis(services: Services, *, db: int) -> None:
         say("Redis: started the installed local server (redis-server --daemonize)")
         reason = ""
     else:
-        reason = "no Redis on 127.0.0.1:6379 and none installed"
+        reason = "no Redis on {}:{} and none installed".format(*LOCAL_REDIS)
     if reason:
         services.redis = False
         services.env["REDIS_URL"] = ""
