@@ -100,3 +100,24 @@ def product_get_for_api(*, pk: int) -> Product:
         return _product_detail_queryset().get(pk=pk)
     except Product.DoesNotExist as exc:
         raise Http404 from exc
+
+
+def category_get_for_page(*, slug: str) -> tuple[CategoryTree, CategoryNode]:
+    """A category of the cached tree by slug, with the tree for breadcrumbs and
+    sub-categories; 404 when no category has that slug."""
+    tree = category_tree()
+    node = tree.by_slug.get(slug)
+    if node is None:
+        raise Http404
+    return tree, node
+
+
+def category_options(tree: CategoryTree) -> list[tuple[str, str, int]]:
+    """Every category as `(slug, name, depth)`, depth-first in tree order (for a select)."""
+    options: list[tuple[str, str, int]] = []
+    stack = [(node, 0) for node in reversed(tree.roots)]
+    while stack:
+        node, depth = stack.pop()
+        options.append((node.slug, node.name, depth))
+        stack.extend((child, depth + 1) for child in reversed(node.children))
+    return options

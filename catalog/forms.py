@@ -1,0 +1,55 @@
+"""How the product filters of `catalog.filters.ProductFilter` look in the storefront sidebar."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalog.selectors import CategoryTree, category_options
+
+# Non-breaking spaces indent sub-categories inside a <select>, which ignores CSS padding.
+_INDENT = "\u00a0\u00a0\u00a0"
+
+
+def product_filter_form_prepare(
+    form: forms.Form, *, tree: CategoryTree, searching: bool, with_category: bool
+) -> forms.Form:
+    """Tune the bound filter form for the HTML sidebar, before it is validated.
+
+    The API takes a category slug as free text; people pick from the tree. "Relevance"
+    only means something with a search, so without one "Newest" comes first and is the
+    default the browser shows."""
+    fields = form.fields
+    if with_category:
+        choices = [("", _("All categories"))] + [
+            (slug, f"{_INDENT * depth}{name}") for slug, name, depth in category_options(tree)
+        ]
+        fields["category"].widget = forms.Select(choices=choices)
+    else:
+        del fields["category"]
+
+    ordering = fields["ordering"]
+    requested = form.data.get("ordering")
+    if not searching:
+        ordering.choices = [
+            choice
+            for choice in ordering.choices
+            if choice[0] != "relevance" or requested == choice[0]
+        ]
+        ordering.choices = sorted(ordering.choices, key=lambda choice: choice[0] != "-created")
+
+    fields["q"].widget = forms.TextInput(attrs={"type": "search", "autocomplete": "off"})
+    fields["merchant"].empty_label = _("All merchants")
+    for name in ("min_price", "max_price"):
+        fields[name].widget.attrs.update({"min": "0", "step": "0.01", "inputmode": "decimal"})
+    # API-facing help texts would be read out by screen readers; the labels say enough.
+    for field in fields.values():
+        field.help_text = ""
+    return form
+
+
+def form_describe_errors(form: forms.Form) -> None:
+    """Point each invalid field at its error message, so screen readers announce it."""
+    for name in form.errors:
+        if name in form.fields:
+            form.fields[name].widget.attrs["aria-describedby"] = f"id_{name}_errors"
