@@ -1,5 +1,6 @@
 """Serializers shared by every app's API: the error envelope of API.md, for the OpenAPI schema."""
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -22,11 +23,19 @@ def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
+NO_NUL = RegexValidator(r"^[^\x00]*$", _("Null characters are not allowed."))
+
+
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers and booleans instead of turning them into text,
     so input that breaks the documented type is a 400, as the schema promises."""
 
     default_error_messages = {"invalid": _("Not a valid string.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # PostgreSQL cannot store NUL; DRF refuses it, and this puts that rule in the schema.
+        self.validators.append(NO_NUL)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
