@@ -41,6 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     load.add_argument("--warmup", type=int, default=defaults_load.warmup, help="seconds")
     load.add_argument("--connections", type=int, default=defaults_load.connections)
     load.add_argument("--wrk-threads", type=int, default=defaults_load.threads)
+    load.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each target (and its ceiling) this many times; keep the median ratio",
+    )
     server = parser.add_argument_group("gunicorn (the same for every app served)")
     server.add_argument("--workers", type=int, default=defaults_server.workers)
     server.add_argument(
