@@ -251,6 +251,8 @@ LOGGING = {
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        "django.db.backends": {"level": "INFO", "propagate": True},
+        # Replaces Django's default "django" logger, whose own console handler would print
+        # every record a second time beside the root handler.
+        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
     },
 }
