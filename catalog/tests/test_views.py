@@ -548,3 +548,12 @@ def test_cached_product_page_gives_each_visitor_their_own_csrf_token():
     assert first_token != second_token
     assert "__bazaar_csrf_token__" not in second.content.decode()
     assert "csrftoken" in one.cookies and "csrftoken" in two.cookies
+
+
+def test_server_error_page_renders_without_a_request_or_database(django_assert_num_queries):
+    from django.template import loader
+
+    with django_assert_num_queries(0):
+        html = loader.render_to_string("500.html")
+    assert "Something went wrong on our side" in html
+    assert 'href="/"' in html
