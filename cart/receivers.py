@@ -1,0 +1,10 @@
+from cart.services import SESSION_KEY, cart_merge_session
+
+
+def merge_session_cart_on_login(sender, request, user, **kwargs):
+    """Django's login signal: the anonymous cart joins the user's cart."""
+    if request is None or not hasattr(request, "session"):
+        return
+    session_lines = request.session.pop(SESSION_KEY, None)
+    if session_lines:
+        cart_merge_session(user=user, session_lines=session_lines)

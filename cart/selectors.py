@@ -1,0 +1,94 @@
+"""Reads of carts, shaped as one `CartView` for pages, the API and checkout alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+
+from cart.models import Cart, CartLine
+from catalog.models import Variant
+
+
+@dataclass(frozen=True)
+class CartItem:
+    id: int  # the cart line's id; for a session cart, the variant's id
+    variant: Variant
+    quantity: int
+
+    @property
+    def product_name(self) -> str:
+        return self.variant.product.name
+
+    @property
+    def variant_name(self) -> str:
+        return self.variant.name
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.variant.price_amount  # always today's server price
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class CartView:
+    lines: list[CartItem]
+    currency: str
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.line_total for line in self.lines), Decimal("0.00"))
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def variant_ids(self) -> list[int]:
+        return [line.variant.pk for line in self.lines]
+
+
+def _variants():
+    return Variant.objects.select_related("product__merchant")
+
+
+def cart_get_for_user(*, user) -> CartView:
+    """The user's cart with every variant and product loaded, in one query."""
+    lines = (
+        CartLine.objects.filter(cart__user=user)
+        .select_related("variant__product__merchant")
+        .order_by("created_at", "id")
+    )
+    return CartView(
+        lines=[
+            CartItem(id=line.pk, variant=line.variant, quantity=line.quantity) for line in lines
+        ],
+        currency=settings.SHOP_CURRENCY,
+    )
+
+
+def cart_get_for_session(*, session_lines: dict[str, int]) -> CartView:
+    ids = [int(pk) for pk in session_lines]
+    variants = _variants().in_bulk(ids) if ids else {}
+    return CartView(
+        lines=[
+            CartItem(id=pk, variant=variants[pk], quantity=session_lines[str(pk)])
+            for pk in ids
+            if pk in variants
+        ],
+        currency=settings.SHOP_CURRENCY,
+    )
+
+
+def cart_count_for_user(*, user) -> int:
+    from django.db.models import Sum
+
+    return CartLine.objects.filter(cart__user=user).aggregate(n=Sum("quantity"))["n"] or 0
+
+
+def cart_exists_for_user(*, user) -> bool:
+    return Cart.objects.filter(user=user).exists()

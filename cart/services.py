@@ -1,0 +1,161 @@
+"""Cart writes. The rules (a whole quantity in 1..MAX_LINE_QUANTITY, never more than is
+available) live here once, for the database cart and the anonymous session cart alike."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cart.errors import CartLineNotFound
+from cart.models import Cart, CartLine
+from catalog.errors import InsufficientStock
+from catalog.models import Variant
+from shop.core.errors import NotFoundError
+
+SESSION_KEY = "cart"
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise ValidationError({"quantity": [_("Enter a whole number.")]})
+    if not 1 <= quantity <= settings.MAX_LINE_QUANTITY:
+        raise ValidationError(
+            {
+                "quantity": [
+                    _("Enter a quantity from 1 to %(max)d.") % {"max": settings.MAX_LINE_QUANTITY}
+                ]
+            }
+        )
+
+
+def _buyable_variant(variant_id: int) -> Variant:
+    variant = (
+        Variant.objects.filter(pk=variant_id, is_active=True, product__is_active=True)
+        .select_related("product")
+        .first()
+    )
+    if variant is None:
+        raise NotFoundError(_("This product variant is not available."))
+    return variant
+
+
+def _check_available(variant: Variant, quantity: int) -> None:
+    if quantity > variant.stock_available:
+        raise InsufficientStock(
+            _("Only %(n)d of %(name)s available.")
+            % {"n": max(variant.stock_available, 0), "name": variant},
+            extra={
+                "lines": [
+                    {
+                        "variant": variant.pk,
+                        "requested": quantity,
+                        "available": max(variant.stock_available, 0),
+                    }
+                ]
+            },
+        )
+
+
+def _locked_cart(user) -> Cart:
+    # Serialises concurrent changes to one user's cart (two tabs, a double click).
+    cart, _created = Cart.objects.get_or_create(user=user)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
+@transaction.atomic
+def cart_add_item(*, user, variant_id: int, quantity: int) -> CartLine:
+    """Add to the user's cart; a variant already there adds to its line."""
+    _check_quantity(quantity)
+    variant = _buyable_variant(variant_id)
+    cart = _locked_cart(user)
+    line = CartLine.objects.filter(cart=cart, variant=variant).first()
+    new_quantity = quantity + (line.quantity if line else 0)
+    _check_quantity(new_quantity)
+    _check_available(variant, new_quantity)
+    if line is None:
+        return CartLine.objects.create(cart=cart, variant=variant, quantity=new_quantity)
+    line.quantity = new_quantity
+    line.save(update_fields=["quantity", "updated_at"])
+    return line
+
+
+@transaction.atomic
+def cart_line_update(*, user, line_id: int, quantity: int) -> CartLine:
+    _check_quantity(quantity)
+    cart = _locked_cart(user)
+    line = CartLine.objects.filter(cart=cart, pk=line_id).select_related("variant").first()
+    if line is None:
+        raise CartLineNotFound()
+    _check_available(line.variant, quantity)
+    line.quantity = quantity
+    line.save(update_fields=["quantity", "updated_at"])
+    return line
+
+
+@transaction.atomic
+def cart_line_remove(*, user, line_id: int) -> None:
+    cart = _locked_cart(user)
+    deleted, _rows = CartLine.objects.filter(cart=cart, pk=line_id).delete()
+    if not deleted:
+        raise CartLineNotFound()
+
+
+# --- The anonymous session cart: {"<variant id>": quantity} in the session.
+
+
+def session_cart_add_item(*, session, variant_id: int, quantity: int) -> None:
+    _check_quantity(quantity)
+    variant = _buyable_variant(variant_id)
+    lines = dict(session.get(SESSION_KEY, {}))
+    new_quantity = quantity + lines.get(str(variant.pk), 0)
+    _check_quantity(new_quantity)
+    _check_available(variant, new_quantity)
+    lines[str(variant.pk)] = new_quantity
+    session[SESSION_KEY] = lines
+
+
+def session_cart_line_update(*, session, variant_id: int, quantity: int) -> None:
+    lines = dict(session.get(SESSION_KEY, {}))
+    if str(variant_id) not in lines:
+        raise CartLineNotFound()
+    _check_quantity(quantity)
+    _check_available(_buyable_variant(variant_id), quantity)
+    lines[str(variant_id)] = quantity
+    session[SESSION_KEY] = lines
+
+
+def session_cart_line_remove(*, session, variant_id: int) -> None:
+    lines = dict(session.get(SESSION_KEY, {}))
+    if lines.pop(str(variant_id), None) is None:
+        raise CartLineNotFound()
+    session[SESSION_KEY] = lines
+
+
+@transaction.atomic
+def cart_merge_session(*, user, session_lines: dict[str, int]) -> Cart:
+    """Fold an anonymous session cart into the user's cart on login: quantities are
+    summed, then capped by what is available and by MAX_LINE_QUANTITY."""
+    cart = _locked_cart(user)
+    if not session_lines:
+        return cart
+    variants = Variant.objects.filter(
+        pk__in=[int(pk) for pk in session_lines], is_active=True, product__is_active=True
+    ).in_bulk()
+    existing = {line.variant_id: line for line in CartLine.objects.filter(cart=cart)}
+    for key, quantity in session_lines.items():
+        variant = variants.get(int(key))
+        if variant is None:
+            continue
+        line = existing.get(variant.pk)
+        total = quantity + (line.quantity if line else 0)
+        capped = min(total, settings.MAX_LINE_QUANTITY, max(variant.stock_available, 0))
+        if line is None and capped > 0:
+            CartLine.objects.create(cart=cart, variant=variant, quantity=capped)
+        elif line is not None and capped > 0:
+            line.quantity = capped
+            line.save(update_fields=["quantity", "updated_at"])
+        elif line is not None:
+            line.delete()
+    return cart

@@ -1,0 +1,208 @@
+"""Placing, cancelling and expiring orders."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.countries import normalize_country, validate_country
+from cart.models import Cart, CartLine
+from catalog.stock import stock_release, stock_reserve
+from orders import transitions
+from orders.errors import EmptyCart
+from orders.models import Order, OrderEvent, OrderLine
+from shipping.models import ShippingMethod
+
+logger = logging.getLogger(__name__)
+
+# Crockford's alphabet without look-alikes (no I, L, O, U): easy to read out on the phone.
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    full_name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+    phone: str = ""
+
+
+def _new_order_number() -> str:
+    """`BZ` + yymm + 6 random characters: short, unguessable, and unique (retried on clash)."""
+    stamp = timezone.now().strftime("%y%m")
+    suffix = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
+    return f"BZ{stamp}{suffix}"
+
+
+def _record(order: Order, *, kind: str, from_status: str = "", by=None, note: str = ""):
+    OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        from_status=from_status,
+        to_status=order.status,
+        actor=by,
+        note=note,
+    )
+
+
+def order_transition(*, order: Order, to: str, by=None, note: str = "") -> Order:
+    """Move a locked order through the state machine and write the event row."""
+    previous = transitions.transition(order, to=to)
+    order.save()
+    _record(order, kind=OrderEvent.Kind.STATUS_CHANGED, from_status=previous, by=by, note=note)
+    return order
+
+
+@transaction.atomic
+def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> Order:
+    """Place the user's whole cart: reserve its stock, write the order and empty the cart,
+    all in one transaction. Prices come from the variants as locked here."""
+    country = normalize_country(address.country)
+    try:
+        validate_country(country)
+    except ValidationError as exc:
+        raise ValidationError({"country": exc.messages}) from None
+    method = ShippingMethod.objects.active().filter(pk=shipping_method_id).first()
+    if method is None or not method.ships_to(country):
+        raise ValidationError(
+            {"shipping_method": [_("This shipping method does not ship to that country.")]}
+        )
+
+    # Lock order: cart, then variants in primary-key order (catalog.stock), as every
+    # service does. The cart lock makes a double-submitted checkout wait, then find it empty.
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    cart_lines = list(CartLine.objects.filter(cart=cart).order_by("variant_id")) if cart else []
+    if not cart_lines:
+        raise EmptyCart()
+    variants = stock_reserve(quantities={line.variant_id: line.quantity for line in cart_lines})
+
+    currency = settings.SHOP_CURRENCY
+    subtotal = sum(
+        (variants[line.variant_id].price_amount * line.quantity for line in cart_lines),
+        start=Decimal("0.00"),
+    )
+    order = Order(
+        user=user,
+        email=user.email,
+        currency=currency,
+        subtotal_amount=subtotal,
+        shipping_amount=method.price_amount,
+        total_amount=subtotal + method.price_amount,
+        shipping_method=method,
+        shipping_method_name=method.name,
+        ship_full_name=address.full_name,
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_postal_code=address.postal_code,
+        ship_country=country,
+        ship_phone=address.phone,
+    )
+    for _attempt in range(5):
+        order.number = _new_order_number()
+        if not Order.objects.filter(number=order.number).exists():
+            break
+    order.full_clean(exclude=["user", "shipping_method"])
+    order.save()
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                variant=variants[line.variant_id],
+                merchant=variants[line.variant_id].product.merchant,
+                product_name=variants[line.variant_id].product.name,
+                variant_name=variants[line.variant_id].name,
+                sku=variants[line.variant_id].sku,
+                merchant_name=variants[line.variant_id].product.merchant.name,
+                unit_price_amount=variants[line.variant_id].price_amount,
+                quantity=line.quantity,
+                line_total_amount=variants[line.variant_id].price_amount * line.quantity,
+                currency=currency,
+            )
+            for line in cart_lines
+        ]
+    )
+    CartLine.objects.filter(cart=cart).delete()
+    _record(order, kind=OrderEvent.Kind.PLACED, by=user)
+
+    from orders.tasks import order_confirmation_send_task
+
+    transaction.on_commit(lambda: order_confirmation_send_task.delay(order_id=order.pk))
+    return order
+
+
+def _reserved_quantities(order: Order) -> dict[int, int]:
+    return dict(order.lines.values_list("variant_id", "quantity"))
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, by=None, reason: str = "") -> Order:
+    """Cancel an order awaiting payment and give its reserved stock back.
+
+    A paid order is refunded when it is cancelled; until payments land, it cannot be."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status != Order.Status.PENDING_PAYMENT:
+        raise transitions.InvalidTransition(
+            _("Only an order awaiting payment can be cancelled here; this one is %(status)s.")
+            % {"status": order.get_status_display()}
+        )
+    order.cancelled_at = timezone.now()
+    order_transition(order=order, to=Order.Status.CANCELLED, by=by, note=reason)
+    stock_release(quantities=_reserved_quantities(order))
+    return order
+
+
+def order_expire_unpaid(*, now: datetime | None = None, batch_size: int = 100) -> int:
+    """Cancel orders left awaiting payment past ORDER_PAYMENT_TIMEOUT; returns how many.
+
+    Each order is its own transaction, taken with SKIP LOCKED so a payment being applied
+    to it right now is never waited on (it is picked up on the next run if still unpaid)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT)
+    expired = 0
+    while True:
+        with transaction.atomic():
+            orders = list(
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(status=Order.Status.PENDING_PAYMENT, created_at__lt=cutoff)
+                .order_by("created_at", "id")[:batch_size]
+            )
+            for order in orders:
+                order.cancelled_at = timezone.now()
+                order_transition(
+                    order=order, to=Order.Status.CANCELLED, note=_("Payment time ran out.")
+                )
+                stock_release(quantities=_reserved_quantities(order))
+        expired += len(orders)
+        if len(orders) < batch_size:
+            return expired
+
+
+def order_confirmation_send(*, order_id: int) -> bool:
+    """Mail the order confirmation once; a second run (acks_late redelivery) sends nothing."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.confirmation_sent_at is not None:
+            return False
+        order.confirmation_sent_at = timezone.now()
+        order.save(update_fields=["confirmation_sent_at", "updated_at"])
+        lines = list(order.lines.all())
+        subject = _("Your Bazaar order %(number)s") % {"number": order.number}
+        body = render_to_string("orders/email/confirmation.txt", {"order": order, "lines": lines})
+        # Sent inside the transaction: if the mail server refuses, the flag rolls back
+        # and the task's retry sends it again.
+        send_mail(subject, body, None, [order.email])
+    return True

@@ -1,0 +1,30 @@
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def order_confirmation_send_task(*, order_id: int) -> None:
+    from orders.services import order_confirmation_send
+
+    order_confirmation_send(order_id=order_id)
+
+
+@shared_task
+def orders_expire_unpaid_task() -> int:
+    from orders.services import order_expire_unpaid
+
+    return order_expire_unpaid()
+
+
+@shared_task
+def stock_drift_check_task() -> int:
+    """Report variants whose reservations disagree with the orders holding them."""
+    from catalog.stock import stock_drift
+
+    drift = stock_drift()
+    for row in drift:
+        logger.error("stock drift: %s", row)
+    return len(drift)

@@ -1,0 +1,170 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from cart.models import CartLine
+from catalog.errors import InsufficientStock
+from catalog.models import Variant
+from catalog.stock import stock_drift
+from catalog.tests.factories import VariantFactory
+from orders.errors import EmptyCart, InvalidTransition
+from orders.models import Order, OrderEvent
+from orders.services import (
+    order_cancel,
+    order_confirmation_send,
+    order_expire_unpaid,
+    order_place,
+)
+from orders.tests.factories import ADDRESS, place_order
+from shipping.tests.factories import ShippingMethodFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_place_order_snapshots_lines_and_totals():
+    user = UserFactory()
+    a = VariantFactory(price_amount=Decimal("10.00"), stock=5)
+    b = VariantFactory(price_amount=Decimal("2.50"), stock=5)
+    method = ShippingMethodFactory(price_amount=Decimal("4.90"))
+
+    order = place_order(user=user, items=[(a, 2), (b, 3)], shipping_method=method)
+
+    assert order.status == Order.Status.PENDING_PAYMENT
+    assert order.subtotal_amount == Decimal("27.50")
+    assert order.shipping_amount == Decimal("4.90")
+    assert order.total_amount == Decimal("32.40")
+    lines = {line.sku: line for line in order.lines.all()}
+    assert lines[a.sku].unit_price_amount == Decimal("10.00")
+    assert lines[a.sku].line_total_amount == Decimal("20.00")
+    assert lines[a.sku].product_name == a.product.name
+    assert lines[a.sku].merchant_id == a.product.merchant_id
+    assert order.ship_full_name == ADDRESS.full_name and order.ship_country == "GB"
+    assert not CartLine.objects.filter(cart__user=user).exists()
+    a.refresh_from_db()
+    assert (a.stock, a.reserved, a.stock_available) == (5, 2, 3)
+    assert OrderEvent.objects.filter(order=order, kind=OrderEvent.Kind.PLACED).count() == 1
+    assert stock_drift() == []
+
+
+def test_placed_order_keeps_its_price_when_the_catalog_changes():
+    variant = VariantFactory(price_amount=Decimal("10.00"))
+    order = place_order(user=UserFactory(), items=[(variant, 1)])
+    Variant.objects.filter(pk=variant.pk).update(price_amount=Decimal("99.00"))
+    order.refresh_from_db()
+    assert order.lines.get().unit_price_amount == Decimal("10.00")
+    assert order.total_amount == Decimal("14.90")
+
+
+def test_insufficient_stock_changes_nothing_and_names_the_lines():
+    user = UserFactory()
+    plenty = VariantFactory(stock=10)
+    scarce = VariantFactory(stock=3)
+    place_order(user=user, items=[(plenty, 1)])  # an unrelated earlier order
+    from cart.services import cart_add_item
+
+    cart_add_item(user=user, variant_id=plenty.pk, quantity=2)
+    cart_add_item(user=user, variant_id=scarce.pk, quantity=3)
+    Variant.objects.filter(pk=scarce.pk).update(stock=1)  # someone sold two meanwhile
+
+    with pytest.raises(InsufficientStock) as exc:
+        order_place(user=user, shipping_method_id=ShippingMethodFactory().pk, address=ADDRESS)
+
+    assert exc.value.extra["lines"] == [{"variant": scarce.pk, "requested": 3, "available": 1}]
+    assert Order.objects.filter(user=user).count() == 1
+    assert CartLine.objects.filter(cart__user=user).count() == 2
+    plenty.refresh_from_db()
+    assert plenty.reserved == 1
+
+
+def test_empty_cart_is_refused():
+    with pytest.raises(EmptyCart):
+        order_place(
+            user=UserFactory(), shipping_method_id=ShippingMethodFactory().pk, address=ADDRESS
+        )
+
+
+def test_shipping_method_must_ship_to_the_country():
+    user = UserFactory()
+    from cart.services import cart_add_item
+
+    cart_add_item(user=user, variant_id=VariantFactory().pk, quantity=1)
+    method = ShippingMethodFactory(countries=["US"])
+    with pytest.raises(ValidationError) as exc:
+        order_place(user=user, shipping_method_id=method.pk, address=ADDRESS)
+    assert "shipping_method" in exc.value.message_dict
+
+
+def test_cancel_returns_reserved_stock_and_records_the_event():
+    user = UserFactory()
+    variant = VariantFactory(stock=4)
+    order = place_order(user=user, items=[(variant, 3)])
+
+    order_cancel(order_id=order.pk, by=user, reason="changed my mind")
+
+    order.refresh_from_db()
+    variant.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED and order.cancelled_at is not None
+    assert (variant.stock, variant.reserved) == (4, 0)
+    event = order.events.get(kind=OrderEvent.Kind.STATUS_CHANGED)
+    assert (event.from_status, event.to_status, event.actor) == (
+        "pending_payment",
+        "cancelled",
+        user,
+    )
+    with pytest.raises(InvalidTransition):
+        order_cancel(order_id=order.pk, by=user)
+    variant.refresh_from_db()
+    assert variant.reserved == 0
+
+
+def test_expiry_cancels_only_orders_past_the_timeout(settings):
+    settings.ORDER_PAYMENT_TIMEOUT = 1800
+    variant = VariantFactory(stock=5)
+    old = place_order(user=UserFactory(), items=[(variant, 2)])
+    fresh = place_order(user=UserFactory(), items=[(variant, 1)])
+    Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+
+    assert order_expire_unpaid(now=timezone.now()) == 1
+
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    variant.refresh_from_db()
+    assert old.status == Order.Status.CANCELLED
+    assert fresh.status == Order.Status.PENDING_PAYMENT
+    assert variant.reserved == 1
+    # A controllable clock: half an hour later the fresh one expires too.
+    assert order_expire_unpaid(now=timezone.now() + timedelta(minutes=31)) == 1
+    variant.refresh_from_db()
+    assert variant.reserved == 0
+    assert stock_drift() == []
+
+
+def test_confirmation_mail_is_sent_once():
+    order = place_order(user=UserFactory(), items=[(VariantFactory(), 1)])
+    assert order_confirmation_send(order_id=order.pk) is True
+    assert order_confirmation_send(order_id=order.pk) is False
+    assert len(mail.outbox) == 1
+    assert order.number in mail.outbox[0].subject
+    assert mail.outbox[0].to == [order.email]
+
+
+def test_confirmation_task_is_enqueued_after_commit(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from orders.tasks import order_confirmation_send_task
+
+    enqueued = []
+    monkeypatch.setattr(order_confirmation_send_task, "delay", lambda **kw: enqueued.append(kw))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order = place_order(user=UserFactory(), items=[(VariantFactory(), 1)])
+    assert enqueued == []  # nothing leaves before the transaction commits
+    for callback in callbacks:
+        callback()
+    assert enqueued == [{"order_id": order.pk}]
+    order_confirmation_send_task(**enqueued[0])
+    assert len(mail.outbox) == 1 and order.number in mail.outbox[0].subject

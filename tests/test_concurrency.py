@@ -1,0 +1,95 @@
+"""Races with real threads on real PostgreSQL: the claims of the orders issue, proven."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from cart.services import cart_add_item
+from catalog.errors import InsufficientStock
+from catalog.models import Variant
+from catalog.stock import stock_drift
+from catalog.tests.factories import VariantFactory
+from orders.models import Order
+from orders.services import order_place
+from orders.tests.factories import ADDRESS
+from shipping.tests.factories import ShippingMethodFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(functions):
+    """Start every function at the same moment, each on its own thread and connection;
+    return what each returned or raised."""
+    barrier = threading.Barrier(len(functions))
+    results = [None] * len(functions)
+
+    def worker(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as exc:  # the outcome under test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a buyer never finished"
+    return results
+
+
+def test_fifty_buyers_racing_for_ten_units_place_exactly_ten_orders():
+    variant = VariantFactory(stock=10)
+    method = ShippingMethodFactory()
+    buyers = [UserFactory() for _ in range(50)]
+    for buyer in buyers:
+        cart_add_item(user=buyer, variant_id=variant.pk, quantity=1)
+
+    def buy(buyer):
+        return lambda: order_place(user=buyer, shipping_method_id=method.pk, address=ADDRESS)
+
+    results = run_together([buy(buyer) for buyer in buyers])
+
+    outcomes = Counter(type(result).__name__ for result in results)
+    assert outcomes == {"Order": 10, "InsufficientStock": 40}, outcomes
+    assert all(isinstance(r, Order | InsufficientStock) for r in results)
+    variant.refresh_from_db()
+    assert variant.stock_available == 0
+    assert variant.reserved == 10
+    assert Order.objects.count() == 10
+    assert stock_drift() == []
+
+
+def test_carts_holding_the_same_variants_in_opposite_orders_never_deadlock():
+    first, second = VariantFactory(stock=1000), VariantFactory(stock=1000)
+    method = ShippingMethodFactory()
+    rounds, pairs = 10, 4
+    buyers = [UserFactory() for _ in range(pairs * 2)]
+
+    for _ in range(rounds):
+        for index, buyer in enumerate(buyers):
+            # Half the carts list the variants one way round, half the other.
+            order = (first, second) if index % 2 else (second, first)
+            for variant in order:
+                cart_add_item(user=buyer, variant_id=variant.pk, quantity=1)
+        results = run_together(
+            [
+                (lambda b=buyer: order_place(user=b, shipping_method_id=method.pk, address=ADDRESS))
+                for buyer in buyers
+            ]
+        )
+        failures = [r for r in results if not isinstance(r, Order)]
+        assert failures == [], failures  # a deadlock would surface as OperationalError here
+
+    placed = rounds * len(buyers)
+    assert Order.objects.count() == placed
+    assert list(
+        Variant.objects.filter(pk__in=[first.pk, second.pk]).values_list("reserved", flat=True)
+    ) == [placed, placed]
+    assert stock_drift() == []
