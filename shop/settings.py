@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "shop.core",
     "accounts",
     "catalog",
+    "shipping",
+    "cart",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -163,7 +166,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 # Longer than any countdown or ETA we use, so Redis never redelivers a task still waiting.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 60 * 60}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # API.md: unpaid orders are cancelled by a task that runs at least once a minute.
+    "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 30.0},
+    "stock-drift-check": {"task": "orders.tasks.stock_drift_check_task", "schedule": 60.0 * 60},
+}
 
 # --- Email.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
