@@ -50,6 +50,12 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
+        # Lock the products first, in primary-key order, then compute: the statement that
+        # computes starts after the lock is ours, so it sees every variant change committed
+        # before, and two refreshes of one product can neither deadlock nor undo each other.
+        cursor.execute(
+            "SELECT id FROM catalog_product WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+        )
         cursor.execute(_SUMMARY_SQL, [ids])
         changed = cursor.rowcount
     if changed:

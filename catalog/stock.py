@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
+from catalog.services import product_summary_refresh
 from shop.core.pagecache import catalog_changed
 
 
@@ -49,13 +50,22 @@ def _apply(*, column_deltas: Mapping[str, Mapping[int, int]], variants: Mapping[
             """,
             [ids, reserved, stock],
         )
+    crossed_zero = set()
     for pk in ids:
-        variants[pk].reserved += column_deltas.get("reserved", {}).get(pk, 0)
-        variants[pk].stock += column_deltas.get("stock", {}).get(pk, 0)
-        variants[pk].stock_available = variants[pk].stock - variants[pk].reserved
-    # Stock never touches product rows: a product's stock state is read from its variants,
-    # so no service needs a second lock order across products.
+        variant = variants[pk]
+        was_available = variant.stock_available > 0
+        variant.reserved += column_deltas.get("reserved", {}).get(pk, 0)
+        variant.stock += column_deltas.get("stock", {}).get(pk, 0)
+        variant.stock_available = variant.stock - variant.reserved
+        if was_available != (variant.stock_available > 0):
+            crossed_zero.add(variant.product_id)
     transaction.on_commit(catalog_changed)
+    if crossed_zero:
+        # A product's listed stock state changes only when a variant crosses zero. It is
+        # refreshed after commit, in a transaction of its own that locks only products:
+        # a stock transaction never holds variant and product locks together, so no lock
+        # order across the two tables is needed.
+        transaction.on_commit(lambda: product_summary_refresh(product_ids=crossed_zero))
 
 
 @transaction.atomic

@@ -93,3 +93,21 @@ def test_carts_holding_the_same_variants_in_opposite_orders_never_deadlock():
         Variant.objects.filter(pk__in=[first.pk, second.pk]).values_list("reserved", flat=True)
     ) == [placed, placed]
     assert stock_drift() == []
+
+
+def test_product_shows_out_of_stock_once_the_last_unit_is_reserved_and_back_after_release():
+    from catalog.tests.factories import ProductFactory
+    from orders.services import order_cancel
+
+    product = ProductFactory(variants__stock=1)
+    variant = product.variants.get()
+    buyer = UserFactory()
+    cart_add_item(user=buyer, variant_id=variant.pk, quantity=1)
+
+    order = order_place(user=buyer, shipping_method_id=ShippingMethodFactory().pk, address=ADDRESS)
+    product.refresh_from_db()
+    assert product.in_stock is False
+
+    order_cancel(order_id=order.pk, by=buyer)
+    product.refresh_from_db()
+    assert product.in_stock is True
