@@ -28,6 +28,12 @@ else:
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # transactions belong to services
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Search's typo tolerance: how close a query must be to a word of a product name for the
+# trigram index to match it. 0.55 (pg_trgm's default is 0.6) lets one swapped pair of
+# letters through ("kettel" finds "Kettle") while "mouse" still does not find "House".
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "options", "-c pg_trgm.word_similarity_threshold=0.55"
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -42,6 +42,19 @@ def test_one_typo_still_finds_the_product(typo):
     assert search(typo) == ["Wireless Headphones"]
 
 
+@pytest.mark.parametrize("typo", ["kettel", "ketle", "electirc kettle"])
+def test_swapped_or_missing_letters_still_find_the_product(typo):
+    ProductFactory(name="Electric Kettle", description="1.7 litres.")
+    ProductFactory(name="House Plant", description="Easy to keep.")
+
+    assert search(typo) == ["Electric Kettle"]
+
+
+def test_a_near_word_that_is_another_word_is_not_a_match():
+    ProductFactory(name="House Plant", description="Easy to keep.")
+    assert search("mouse") == []
+
+
 def test_unrelated_words_find_nothing():
     ProductFactory(name="Wireless Headphones", description="Over-ear, foldable.")
     assert search("skillet") == []
