@@ -114,3 +114,14 @@ def test_seeded_merchant_staff_manages_only_their_merchants_products(client):
 
     assert response.status_code == 200
     assert set(response.context["cl"].result_list) == set(own)
+
+
+@pytest.mark.django_db
+def test_seeded_shipping_methods_together_ship_to_every_country():
+    from accounts.countries import COUNTRY_CODES
+    from shipping.models import ShippingMethod
+
+    call_command("seed_demo", products=0, verbosity=0)
+
+    for country in COUNTRY_CODES:
+        assert ShippingMethod.objects.active().for_country(country).exists(), country

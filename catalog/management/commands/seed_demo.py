@@ -25,7 +25,6 @@ from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -41,6 +40,8 @@ from tqdm import tqdm
 from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
 from catalog.services import merchant_staff_set, thumbnail_jpeg
 from shop.core.pagecache import catalog_changed
+
+EXPRESS_COUNTRIES = ["US", "CA", "MX", "GB", "IE", "FR", "DE", "NL", "BE", "ES", "IT", "AT", "CH"]
 
 DEMO_PASSWORD = "demo-pass-123"
 PLACEHOLDER_COUNT = 12
@@ -252,6 +253,11 @@ class Command(BaseCommand):
         self._products(count=products, rng=rng, leaves=leaves, merchants=merchants, images=images)
         # bulk_create sends no signals, so cached anonymous pages are told here.
         transaction.on_commit(catalog_changed)
+        # Fresh statistics, or the planner may scan the table instead of using the search
+        # indexes until autovacuum catches up with the bulk insert.
+        with connection.cursor() as cursor:
+            for table in ("catalog_product", "catalog_variant", "catalog_productimage"):
+                cursor.execute(f"ANALYZE {table}")
 
         self._say(f"Seeded {products} products in {time.monotonic() - started:.1f}s.")
         self._say(f"Log in as admin@example.com, merchant@example.com or shopper@example.com "
@@ -352,14 +358,26 @@ class Command(BaseCommand):
         return names
 
     def _shipping_methods(self) -> None:
-        # TODO(shipping): when the shipping app has its models and services, create methods
-        # that together ship to every country (a domestic flat rate, a regional zone and a
-        # "rest of the world" method) through the shipping services, here.
-        if apps.is_installed("shipping"):
-            message = "Shipping methods are not seeded yet (TODO in seed_demo)."
-        else:
-            message = "No shipping app installed: no shipping methods seeded."
-        self._say(self.style.WARNING(message))
+        """A domestic flat rate, a regional express service and a "rest of the world"
+        method with no country list (it ships everywhere), so every country is covered."""
+        from shipping.models import ShippingMethod
+
+        methods = [
+            ("Standard (US)", Decimal("4.90"), ["US"], 5),
+            ("Express (North America & Europe)", Decimal("14.90"), EXPRESS_COUNTRIES, 2),
+            ("International", Decimal("19.90"), [], 10),
+        ]
+        for position, (name, price, countries, days) in enumerate(methods):
+            ShippingMethod.objects.update_or_create(
+                name=name,
+                defaults={
+                    "price_amount": price,
+                    "currency": settings.SHOP_CURRENCY,
+                    "countries": countries,
+                    "estimated_days": days,
+                    "position": position,
+                },
+            )
 
     # --- products ------------------------------------------------------------------------
 
