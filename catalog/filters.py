@@ -75,7 +75,9 @@ class ProductFilter(django_filters.FilterSet):
     def qs(self):
         queryset = super().qs
         searching = bool(self.form.cleaned_data.get("q", "").strip())
-        ordering = self.form.cleaned_data.get("ordering") or ("relevance" if searching else "-created")
+        ordering = self.form.cleaned_data.get("ordering") or (
+            "relevance" if searching else "-created"
+        )
         if ordering == "relevance" and not searching:
             ordering = "-created"
         return queryset.order_by(*self.ORDERINGS[ordering])

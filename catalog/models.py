@@ -115,9 +115,7 @@ class Product(BaseModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             GinIndex(fields=["search_vector"], name="catalog_product_search_gin"),
-            GinIndex(
-                fields=["name"], opclasses=["gin_trgm_ops"], name="catalog_product_name_trgm"
-            ),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="catalog_product_name_trgm"),
             models.Index(fields=["is_active", "-created_at"], name="catalog_product_new"),
             models.Index(fields=["is_active", "price_amount"], name="catalog_product_price"),
             models.Index(fields=["is_active", "-rating_score"], name="catalog_product_rating"),
@@ -164,7 +162,9 @@ class Variant(BaseModel):
         verbose_name_plural = _("variants")
         ordering = ["position", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_variant_stock_not_negative"),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0), name="catalog_variant_stock_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(reserved__gte=0) & Q(reserved__lte=F("stock")),
                 name="catalog_variant_reserved_within_stock",
@@ -175,7 +175,7 @@ class Variant(BaseModel):
         ]
 
     def __str__(self):
-        return f"{self.product.name} – {self.name}" if self.name else self.sku
+        return f"{self.product.name} - {self.name}" if self.name else self.sku
 
     @property
     def in_stock(self) -> bool:
