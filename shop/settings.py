@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.core.context_processors.shop",
+                "cart.context_processors.cart",
             ],
         },
     },

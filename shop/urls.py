@@ -7,6 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("cart.api.urls")),
+    path("", include("shipping.api.urls")),
+    path("", include("orders.api.urls")),
 ]
 
 urlpatterns = [
@@ -14,6 +17,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Before accounts/: the order history lives at /accounts/orders/.
+    path("", include("orders.urls")),
+    path("cart/", include("cart.urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("catalog.urls")),
