@@ -16,7 +16,9 @@ never share a token.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from collections import OrderedDict
 from functools import wraps
 
 from django.conf import settings
@@ -31,6 +33,44 @@ _CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
 _STORED_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
 
 _local_version: tuple[float, int] | None = None  # (read at, version), per process
+
+
+class _LocalPages:
+    """A small per-process LRU in front of Redis for the hottest pages.
+
+    Safe without invalidation of its own: keys carry the catalog version, so after a change
+    no request asks for an old entry again, and old ones fall off the end."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[str, tuple[float, tuple]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            stored_at, entry = found
+            if time.monotonic() - stored_at > settings.PAGE_CACHE_TIMEOUT:
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: tuple) -> None:
+        with self.lock:
+            self.entries[key] = (time.monotonic(), entry)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_local = _LocalPages(size=256)
 
 
 def catalog_version() -> int:
@@ -59,8 +99,10 @@ def catalog_changed() -> None:
 
 
 def reset_local_version() -> None:
+    """Forget what this process remembers (tests call it between cases)."""
     global _local_version
     _local_version = None
+    _local.clear()
 
 
 def anonymous_cache(view):
@@ -99,7 +141,11 @@ class AnonymousPageCacheMiddleware:
         if not _is_anonymous(request):
             return self.get_response(request)
         key = _key(request)
-        stored = cache.get(key)
+        stored = _local.get(key)
+        if stored is None:
+            stored = cache.get(key)
+            if stored is not None:
+                _local.put(key, stored)
         if stored is not None:
             status, headers, content = stored
             response = HttpResponse(content, status=status)
@@ -119,9 +165,9 @@ class AnonymousPageCacheMiddleware:
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
             headers = [(h, response[h]) for h in _STORED_HEADERS if h in response]
-            cache.set(
-                key, (response.status_code, headers, response.content), settings.PAGE_CACHE_TIMEOUT
-            )
+            stored = (response.status_code, headers, response.content)
+            cache.set(key, stored, settings.PAGE_CACHE_TIMEOUT)
+            _local.put(key, stored)
             response["X-Page-Cache"] = "miss"
         return self._with_csrf(request, response)
 
