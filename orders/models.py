@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from orders.querysets import OrderLineQuerySet, OrderQuerySet
 from shop.core.models import BaseModel
 
 
@@ -78,6 +79,8 @@ class Order(BaseModel):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("order")
         verbose_name_plural = _("orders")
@@ -141,6 +144,8 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     line_total_amount = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
+
+    objects = OrderLineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("order line")

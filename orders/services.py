@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ShippingAddress:
     full_name: str
     line1: str
@@ -39,6 +39,22 @@ class ShippingAddress:
     country: str
     line2: str = ""
     phone: str = ""
+
+    @classmethod
+    def from_address(cls, address) -> ShippingAddress:
+        """A snapshot of an address book entry (`accounts.Address`)."""
+        return cls(
+            full_name=address.full_name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            postal_code=address.postal_code,
+            country=address.country,
+            phone=address.phone,
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
 
 
 def _new_order_number() -> str:

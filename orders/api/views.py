@@ -1,0 +1,152 @@
+"""Orders API for shoppers (API.md "Checkout and orders")."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors as account_selectors
+from accounts.models import Address
+from orders import selectors, services
+from orders.api.serializers import OrderCreateInputSerializer, OrderOutputSerializer
+from orders.services import ShippingAddress
+from shop.core.idempotency import MAX_KEY_LENGTH, idempotent_call
+from shop.core.serializers import error_response
+
+IDEMPOTENCY_SCOPE = "orders.create"
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "A unique key per order attempt (e.g. a UUID). A retry with the same key and body "
+        "returns the first answer and places nothing new; the same key with a different "
+        "body is a 409 `idempotency_key_reused`. A failed attempt stores nothing, so it can "
+        "be retried with its key."
+    ),
+)
+
+
+def idempotency_key_from(request) -> str | None:
+    """The request's `Idempotency-Key`: None when absent, a 400 when malformed."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not (0 < len(key) <= MAX_KEY_LENGTH) or not all("!" <= c <= "~" for c in key):
+        raise serializers.ValidationError(
+            {
+                "Idempotency-Key": [
+                    _("Use 1 to %(max)s visible ASCII characters, such as a UUID.")
+                    % {"max": MAX_KEY_LENGTH}
+                ]
+            }
+        )
+    return key
+
+
+class OrderListCreateApi(ListAPIView):
+    serializer_class = OrderOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.order_list_for_customer(user=self.request.user)
+
+    @extend_schema(
+        operation_id="orders_list",
+        summary="List my orders",
+        description="Your own orders, newest first, paginated.",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="orders_create",
+        summary="Place an order",
+        description=(
+            "Places the whole cart: reserves its stock, writes the order and empties the cart "
+            "in one transaction. Give `shipping_address` or `address_id` (one of your "
+            "addresses). Empty cart: 400 `empty_cart`; not enough stock: 409 "
+            "`insufficient_stock` with `lines: [{variant, requested, available}]`, and "
+            "nothing changes. Honours `Idempotency-Key`."
+        ),
+        request=OrderCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OrderOutputSerializer,
+            400: error_response(
+                "Invalid input (`invalid` with `fields`, e.g. a shipping method that does not "
+                "ship to the country, or an address that is not yours) or `empty_cart`."
+            ),
+            409: error_response("`insufficient_stock` (with `lines`) or `idempotency_key_reused`."),
+        },
+    )
+    def post(self, request):
+        key = idempotency_key_from(request)
+        serializer = OrderCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = request.user
+
+        def place() -> tuple[int, dict]:
+            if "address_id" in data:
+                try:
+                    address = account_selectors.address_get_for_user(
+                        user=user, address_id=data["address_id"]
+                    )
+                except Address.DoesNotExist:
+                    raise serializers.ValidationError(
+                        {"address_id": [_("This is not one of your addresses.")]}
+                    ) from None
+                shipping_address = ShippingAddress.from_address(address)
+            else:
+                shipping_address = ShippingAddress(**data["shipping_address"])
+            order = services.order_place(
+                user=user, shipping_method_id=data["shipping_method"], address=shipping_address
+            )
+            order = selectors.order_get_for_customer(user=user, number=order.number)
+            return status.HTTP_201_CREATED, OrderOutputSerializer(order).data
+
+        if key is None:
+            code, body = place()
+        else:
+            code, body, _replayed = idempotent_call(
+                user=user, scope=IDEMPOTENCY_SCOPE, key=key, payload=request.data, run=place
+            )
+        return Response(body, status=code)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(
+        operation_id="orders_retrieve",
+        summary="Get one of my orders",
+        responses={200: OrderOutputSerializer},
+    )
+    def get(self, request, number):
+        order = selectors.order_get_for_customer(user=request.user, number=number)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        operation_id="orders_cancel",
+        summary="Cancel one of my orders",
+        description=(
+            "`pending_payment` becomes `cancelled` and the reserved stock returns. Any other "
+            "status: 409 `invalid_transition`."
+        ),
+        request=None,
+        responses={
+            200: OrderOutputSerializer,
+            409: error_response("The order cannot be cancelled now (`invalid_transition`)."),
+        },
+    )
+    def post(self, request, number):
+        order = selectors.order_get_for_customer(user=request.user, number=number)
+        services.order_cancel(order_id=order.pk, by=request.user)
+        order = selectors.order_get_for_customer(user=request.user, number=number)
+        return Response(OrderOutputSerializer(order).data)
