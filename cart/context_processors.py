@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 
@@ -11,6 +12,10 @@ def cart(request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return cart_count_for_user(user=user)
+        # No session cookie, no cart: skip loading an empty session (pages cached for
+        # anonymous visitors are rendered this way, and must not vary on the session).
+        if settings.SESSION_COOKIE_NAME not in getattr(request, "COOKIES", {}):
+            return 0
         session = getattr(request, "session", None)
         return sum(session.get(SESSION_KEY, {}).values()) if session is not None else 0
 

@@ -33,6 +33,10 @@ class CartItem:
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
 
+    @property
+    def currency(self) -> str:
+        return settings.SHOP_CURRENCY
+
 
 @dataclass(frozen=True)
 class CartView:
@@ -92,3 +96,13 @@ def cart_count_for_user(*, user) -> int:
 
 def cart_exists_for_user(*, user) -> bool:
     return Cart.objects.filter(user=user).exists()
+
+
+def variant_product_url(*, variant_id: int) -> str | None:
+    """The page of the product a variant belongs to (None if there is no such page)."""
+    variant = (
+        Variant.objects.filter(pk=variant_id, product__is_active=True)
+        .select_related("product")
+        .first()
+    )
+    return variant.product.get_absolute_url() if variant is not None else None

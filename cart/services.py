@@ -12,7 +12,6 @@ from cart.errors import CartLineNotFound
 from cart.models import Cart, CartLine
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
-from shop.core.errors import NotFoundError
 
 SESSION_KEY = "cart"
 
@@ -30,14 +29,21 @@ def _check_quantity(quantity: int) -> None:
         )
 
 
+def _unavailable() -> ValidationError:
+    # The variant id is body input, so an unknown or withdrawn one is a field error (400).
+    return ValidationError({"variant": [_("This product variant is not available.")]})
+
+
 def _buyable_variant(variant_id: int) -> Variant:
+    if not isinstance(variant_id, int) or isinstance(variant_id, bool):
+        raise _unavailable()
     variant = (
         Variant.objects.filter(pk=variant_id, is_active=True, product__is_active=True)
         .select_related("product")
         .first()
     )
     if variant is None:
-        raise NotFoundError(_("This product variant is not available."))
+        raise _unavailable()
     return variant
 
 
@@ -78,6 +84,7 @@ def cart_add_item(*, user, variant_id: int, quantity: int) -> CartLine:
         return CartLine.objects.create(cart=cart, variant=variant, quantity=new_quantity)
     line.quantity = new_quantity
     line.save(update_fields=["quantity", "updated_at"])
+    line.variant = variant  # already loaded with its product: callers show both
     return line
 
 
@@ -85,9 +92,11 @@ def cart_add_item(*, user, variant_id: int, quantity: int) -> CartLine:
 def cart_line_update(*, user, line_id: int, quantity: int) -> CartLine:
     _check_quantity(quantity)
     cart = _locked_cart(user)
-    line = CartLine.objects.filter(cart=cart, pk=line_id).select_related("variant").first()
+    line = CartLine.objects.filter(cart=cart, pk=line_id).select_related("variant__product").first()
     if line is None:
         raise CartLineNotFound()
+    if not (line.variant.is_active and line.variant.product.is_active):
+        raise _unavailable()
     _check_available(line.variant, quantity)
     line.quantity = quantity
     line.save(update_fields=["quantity", "updated_at"])
