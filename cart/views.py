@@ -1,0 +1,133 @@
+"""Cart pages. Anonymous shoppers keep their cart in the session and logged-in shoppers
+in the database; both go through the same services, so the same rules apply. Nothing
+here is cached: every answer is personal."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from cart import selectors, services
+from cart.forms import CartAddForm, CartLineUpdateForm
+from cart.selectors import CartView
+from shop.core.errors import DomainError
+
+
+def _cart_for(request: HttpRequest) -> CartView:
+    if request.user.is_authenticated:
+        return selectors.cart_get_for_user(user=request.user)
+    return selectors.cart_get_for_session(
+        session_lines=request.session.get(services.SESSION_KEY, {})
+    )
+
+
+def _error_messages(request: HttpRequest, errors: dict[str, list[str]]) -> None:
+    for field_messages in errors.values():
+        for message in field_messages:
+            messages.error(request, message)
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def _back_to_product(request: HttpRequest, variant_id: int | None) -> HttpResponseRedirect:
+    """Back where the shopper came from: `next`, else the variant's product page."""
+    target = _safe_next(request)
+    if target is None and variant_id is not None:
+        target = selectors.variant_product_url(variant_id=variant_id)
+    return redirect(target or "cart:detail")
+
+
+@require_safe
+@never_cache
+def cart_detail_view(request: HttpRequest) -> HttpResponse:
+    cart = _cart_for(request)
+    return render(
+        request,
+        "cart/detail.html",
+        {
+            "cart": cart,
+            # The header shows this too; the lines already loaded say it without a query.
+            "cart_count": cart.count,
+            "max_quantity": settings.MAX_LINE_QUANTITY,
+        },
+    )
+
+
+@require_POST
+@never_cache
+def cart_add_view(request: HttpRequest) -> HttpResponse:
+    form = CartAddForm(request.POST)
+    if not form.is_valid():
+        _error_messages(request, form.errors)
+        variant_id = form.cleaned_data.get("variant")
+        return _back_to_product(request, variant_id)
+    variant_id = form.cleaned_data["variant"]
+    quantity = form.cleaned_data["quantity"]
+    try:
+        if request.user.is_authenticated:
+            services.cart_add_item(user=request.user, variant_id=variant_id, quantity=quantity)
+        else:
+            services.session_cart_add_item(
+                session=request.session, variant_id=variant_id, quantity=quantity
+            )
+    except ValidationError as exc:
+        _error_messages(request, exc.message_dict)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Added to your cart."))
+    return _back_to_product(request, variant_id)
+
+
+@require_POST
+@never_cache
+def cart_update_view(request: HttpRequest, line_id: int) -> HttpResponse:
+    """Change a line's quantity. For a session cart the line id is the variant id."""
+    form = CartLineUpdateForm(request.POST)
+    if not form.is_valid():
+        _error_messages(request, form.errors)
+        return redirect("cart:detail")
+    quantity = form.cleaned_data["quantity"]
+    try:
+        if request.user.is_authenticated:
+            services.cart_line_update(user=request.user, line_id=line_id, quantity=quantity)
+        else:
+            services.session_cart_line_update(
+                session=request.session, variant_id=line_id, quantity=quantity
+            )
+    except ValidationError as exc:
+        _error_messages(request, exc.message_dict)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Your cart was updated."))
+    return redirect("cart:detail")
+
+
+@require_POST
+@never_cache
+def cart_remove_view(request: HttpRequest, line_id: int) -> HttpResponse:
+    try:
+        if request.user.is_authenticated:
+            services.cart_line_remove(user=request.user, line_id=line_id)
+        else:
+            services.session_cart_line_remove(session=request.session, variant_id=line_id)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The item was removed from your cart."))
+    return redirect("cart:detail")
