@@ -87,6 +87,42 @@ def query_all(url: str, statement: str, params: Sequence = ()) -> list[tuple]:
         return conn.execute(statement, params).fetchall()
 
 
+def _product_count(url: str) -> int:
+    try:
+        return query_all(url, "SELECT count(*) FROM catalog_product")[0][0]
+    except psycopg.errors.UndefinedTable:
+        return 0
+
+
+def prepare_database(*, products: int, reseed: bool = False) -> tuple[str, dict[str, str]]:
+    """Create and migrate the bench database and seed it with `products` products, unless
+    it has exactly that many already (a seeded database is reused from run to run).
+
+    Returns its URL and the environment of a production-like process using it."""
+    url = bench_database_url()
+    env = app_environment(url)
+    existed = database_exists(url)
+    if reseed or not existed:
+        log(("recreating" if existed else "creating") + f" database {BENCH_DB_NAME}")
+        database_create(url, drop_first=existed)
+    manage(["migrate", "--noinput"], env, quiet=True)
+    count = _product_count(url)
+    if count != products:
+        if count:
+            # An interrupted seed or another size: start again from an empty database.
+            log(f"{count} products, {products} wanted: recreating database {BENCH_DB_NAME}")
+            database_create(url, drop_first=True)
+            manage(["migrate", "--noinput"], env, quiet=True)
+        manage(["seed_demo", "--products", str(products)], env)
+        count = _product_count(url)
+        if count != products:
+            raise BenchError(f"seed_demo made {count} products, {products} were asked for")
+    else:
+        log(f"reusing database {BENCH_DB_NAME}: {count} products (--reseed to start over)")
+    manage(["collectstatic", "--noinput"], env, quiet=True)
+    return url, env
+
+
 def redis_clear_prefix(url: str, prefix: str) -> int:
     """Delete the bench's cache keys (and only those) so a run starts from a cold cache."""
     import redis

@@ -20,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import catalog_suite
 import harness
+import orders_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
-SUITES = {suite.NAME: suite for suite in (catalog_suite,)}
+SUITES = {suite.NAME: suite for suite in (catalog_suite, orders_suite)}
+PRODUCTS = 10_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -53,6 +55,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--worker-class", choices=["sync", "gthread"], default=defaults_server.worker_class
     )
     server.add_argument("--threads", type=int, default=defaults_server.threads)
+    data = parser.add_argument_group("bench database (shared by the suites)")
+    data.add_argument(
+        "--products",
+        type=int,
+        default=PRODUCTS,
+        help=f"products seeded into the bench database (default {PRODUCTS})",
+    )
+    data.add_argument(
+        "--reseed", action="store_true", help="drop the bench database and seed it again"
+    )
     for suite in SUITES.values():
         suite.add_arguments(parser)
 
