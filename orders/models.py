@@ -124,11 +124,9 @@ class Order(BaseModel):
 
     @property
     def is_cancellable(self) -> bool:
-        from orders.transitions import can_transition
-
-        return can_transition(self.status, self.Status.CANCELLED) and (
-            self.fulfilment_status == self.FulfilmentStatus.UNFULFILLED
-        )
+        """Whether `order_cancel` accepts this order now: while it awaits payment. (A paid,
+        unshipped order becomes cancellable with a refund once payments exist.)"""
+        return self.status == self.Status.PENDING_PAYMENT
 
 
 class OrderLine(models.Model):

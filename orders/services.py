@@ -171,7 +171,7 @@ def order_cancel(*, order_id: int, by=None, reason: str = "") -> Order:
 
     A paid order is refunded when it is cancelled; until payments land, it cannot be."""
     order = Order.objects.select_for_update().get(pk=order_id)
-    if order.status != Order.Status.PENDING_PAYMENT:
+    if not order.is_cancellable:
         raise transitions.InvalidTransition(
             _("Only an order awaiting payment can be cancelled here; this one is %(status)s.")
             % {"status": order.get_status_display()}
