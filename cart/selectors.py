@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from cart.errors import CartLineNotFound
 from cart.models import Cart, CartLine
 from catalog.models import Variant
 
@@ -106,3 +107,15 @@ def variant_product_url(*, variant_id: int) -> str | None:
         .first()
     )
     return variant.product.get_absolute_url() if variant is not None else None
+
+
+def cart_line_get_for_user(*, user, line_id: int) -> CartItem:
+    """One line of the user's cart; another user's line does not exist (404)."""
+    line = (
+        CartLine.objects.filter(cart__user=user, pk=line_id)
+        .select_related("variant__product__merchant")
+        .first()
+    )
+    if line is None:
+        raise CartLineNotFound()
+    return CartItem(id=line.pk, variant=line.variant, quantity=line.quantity)

@@ -82,11 +82,17 @@ class CartLineDetailApi(APIView):
         summary="Change a line's quantity",
         request=CartLineUpdateInputSerializer,
         responses={200: CartLineOutputSerializer, **INVALID, **NOT_FOUND, **INSUFFICIENT_STOCK},
-        description="Sets the line's quantity. A line of another user's cart: 404.",
+        description=(
+            "Sets the line's quantity (a body without `quantity` changes nothing). "
+            "A line of another user's cart: 404."
+        ),
     )
     def patch(self, request, line_id: int):
-        serializer = CartLineUpdateInputSerializer(data=request.data)
+        serializer = CartLineUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if "quantity" not in serializer.validated_data:
+            item = selectors.cart_line_get_for_user(user=request.user, line_id=line_id)
+            return Response(CartLineOutputSerializer(item).data)
         line = services.cart_line_update(
             user=request.user, line_id=line_id, quantity=serializer.validated_data["quantity"]
         )

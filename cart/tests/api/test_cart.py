@@ -240,3 +240,12 @@ def test_another_users_line_is_404(auth_client):
         assert response.json()["code"] == "not_found"
     other.refresh_from_db()
     assert other.quantity == 2
+
+
+def test_patch_without_quantity_changes_nothing(auth_client, user):
+    line = CartLineFactory(cart__user=user, quantity=2)
+    response = auth_client.patch(line_url(line.pk), {}, format="json")
+    assert response.status_code == 200
+    assert response.json()["quantity"] == 2
+    other = CartLineFactory()
+    assert auth_client.patch(line_url(other.pk), {}, format="json").status_code == 404
