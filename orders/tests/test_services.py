@@ -168,3 +168,82 @@ def test_confirmation_task_is_enqueued_after_commit(
     assert enqueued == [{"order_id": order.pk}]
     order_confirmation_send_task(**enqueued[0])
     assert len(mail.outbox) == 1 and order.number in mail.outbox[0].subject
+
+
+def test_expiry_task_cancels_expired_orders(settings):
+    from orders.tasks import orders_expire_unpaid_task
+
+    settings.ORDER_PAYMENT_TIMEOUT = 60
+    variant = VariantFactory(stock=2)
+    order = place_order(user=UserFactory(), items=[(variant, 2)])
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+
+    assert orders_expire_unpaid_task() == 1
+
+    order.refresh_from_db()
+    variant.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert variant.reserved == 0
+    event = order.events.get(kind=OrderEvent.Kind.STATUS_CHANGED)
+    assert (event.from_status, event.to_status, event.actor) == (
+        "pending_payment",
+        "cancelled",
+        None,
+    )
+    assert orders_expire_unpaid_task() == 0  # nothing left to do
+
+
+def test_expiry_runs_in_batches(settings):
+    settings.ORDER_PAYMENT_TIMEOUT = 60
+    variant = VariantFactory(stock=10)
+    orders = [place_order(user=UserFactory(), items=[(variant, 1)]) for _ in range(5)]
+    later = timezone.now() + timedelta(seconds=120)
+    assert order_expire_unpaid(now=later, batch_size=2) == 5
+    assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.CANCELLED}
+    variant.refresh_from_db()
+    assert variant.reserved == 0 and len(orders) == 5
+
+
+def test_expiry_leaves_paid_orders_alone(settings):
+    settings.ORDER_PAYMENT_TIMEOUT = 60
+    order = place_order(user=UserFactory(), items=[(VariantFactory(), 1)])
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
+    assert order_expire_unpaid(now=timezone.now() + timedelta(hours=1)) == 0
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_totals_sum_lines_and_shipping_in_the_shop_currency(settings):
+    settings.SHOP_CURRENCY = "EUR"
+    a = VariantFactory(price_amount=Decimal("0.10"), stock=10)
+    b = VariantFactory(price_amount=Decimal("19.99"), stock=10)
+    method = ShippingMethodFactory(price_amount=Decimal("0.00"))
+
+    order = place_order(user=UserFactory(), items=[(a, 3), (b, 1)], shipping_method=method)
+
+    assert order.currency == "EUR"
+    assert order.subtotal_amount == Decimal("20.29")
+    assert order.total_amount == order.subtotal_amount + order.shipping_amount == Decimal("20.29")
+    assert {line.currency for line in order.lines.all()} == {"EUR"}
+    assert sorted(line.line_total_amount for line in order.lines.all()) == [
+        Decimal("0.30"),
+        Decimal("19.99"),
+    ]
+
+
+def test_a_saved_address_snapshots_into_the_order():
+    from accounts.tests.factories import AddressFactory
+    from orders.services import ShippingAddress
+
+    user = UserFactory()
+    address = AddressFactory(user=user, country="US", line2="Apt 4", phone="555")
+    order = place_order(
+        user=user,
+        items=[(VariantFactory(), 1)],
+        address=ShippingAddress.from_address(address),
+    )
+    address.city = "Elsewhere"
+    address.save()
+    order.refresh_from_db()
+    assert (order.ship_line2, order.ship_phone, order.ship_country) == ("Apt 4", "555", "US")
+    assert order.ship_city != "Elsewhere"
