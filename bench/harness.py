@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -334,9 +335,21 @@ def ensure_wrk() -> str:
 def wrk_run(base_url: str, paths: Sequence[str], config: LoadConfig, *, seconds: int) -> LoadResult:
     """Load `paths` (in turn, over every connection) for `seconds`; wrk's own numbers."""
     wrk = ensure_wrk()
-    paths_file = RESULTS_DIR / ".wrk-paths.txt"
-    paths_file.parent.mkdir(parents=True, exist_ok=True)
-    paths_file.write_text("\n".join(paths) + "\n")
+    with tempfile.NamedTemporaryFile("w", prefix="bench-wrk-", suffix=".txt") as paths_file:
+        paths_file.write("\n".join(paths) + "\n")
+        paths_file.flush()
+        return _wrk(wrk, base_url, paths, paths_file.name, config, seconds=seconds)
+
+
+def _wrk(
+    wrk: str,
+    base_url: str,
+    paths: Sequence[str],
+    paths_file: str,
+    config: LoadConfig,
+    *,
+    seconds: int,
+) -> LoadResult:
     command = [
         wrk,
         f"-t{config.threads}",
@@ -348,7 +361,7 @@ def wrk_run(base_url: str, paths: Sequence[str], config: LoadConfig, *, seconds:
         str(WRK_SCRIPT),
         base_url + paths[0],
         "--",
-        str(paths_file),
+        paths_file,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
