@@ -71,7 +71,7 @@ def place_buyers(
         if warmup != "placed":
             raise RuntimeError(f"the warm-up order was not placed: {warmup}")
     barrier.wait(timeout=300)
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.thread_time()
     deadline = start + duration if duration else None
     latencies, outcomes, last_placed = [], Counter(), None
     end = start
@@ -85,8 +85,10 @@ def place_buyers(
         outcomes[outcome] += 1
         if outcome == "placed":
             last_placed = end
+    cpu = time.thread_time() - cpu_start
     connection.close()
     return {
+        "cpu_s": cpu,
         "start": start,
         "end": end,
         "last_placed": last_placed,
