@@ -32,7 +32,9 @@ class ShippingMethodListApi(APIView):
         },
     )
     def get(self, request):
-        serializer = ShippingMethodListInputSerializer(data=request.query_params)
+        # A plain dict: DRF reads `?country=` from a QueryDict as "not given", but the
+        # schema's enum has no empty value, so an empty country is a 400 like any other.
+        serializer = ShippingMethodListInputSerializer(data=request.query_params.dict())
         serializer.is_valid(raise_exception=True)
         methods = selectors.shipping_method_list(country=serializer.validated_data.get("country"))
         return Response(ShippingMethodOutputSerializer(methods, many=True).data)

@@ -39,7 +39,7 @@ def test_without_country_lists_every_active_method(auth_client):
     assert sorted(ids) == sorted(m.pk for m in methods)
 
 
-@pytest.mark.parametrize("country", ["XX", "usa", "1"])
+@pytest.mark.parametrize("country", ["XX", "usa", "1", ""])
 def test_a_bad_country_is_a_400(auth_client, country):
     response = auth_client.get(URL, {"country": country})
     assert response.status_code == 400
