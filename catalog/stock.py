@@ -19,7 +19,23 @@ from django.db import connection, transaction
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
 from catalog.services import product_summary_refresh
-from shop.core.pagecache import catalog_changed
+
+_LOCKED_FIELDS = (
+    "id",
+    "sku",
+    "name",
+    "price_amount",
+    "currency",
+    "stock",
+    "reserved",
+    "stock_available",
+    "is_active",
+    "product__id",
+    "product__name",
+    "product__is_active",
+    "product__merchant__id",
+    "product__merchant__name",
+)
 
 
 def variants_lock(*, variant_ids: Iterable[int]) -> dict[int, Variant]:
@@ -28,6 +44,8 @@ def variants_lock(*, variant_ids: Iterable[int]) -> dict[int, Variant]:
     variants = (
         Variant.objects.select_for_update(of=("self",))
         .select_related("product__merchant")
+        # Only what stock checks and order lines read: not descriptions or search vectors.
+        .only(*_LOCKED_FIELDS)
         .filter(pk__in=ids)
         .order_by("pk")
     )
@@ -59,7 +77,8 @@ def _apply(*, column_deltas: Mapping[str, Mapping[int, int]], variants: Mapping[
         variant.stock_available = variant.stock - variant.reserved
         if was_available != (variant.stock_available > 0):
             crossed_zero.add(variant.product_id)
-    transaction.on_commit(catalog_changed)
+    # Cached pages change with a product's stock state (crossing zero, below); the exact
+    # counts on product pages are cached for a few seconds only (STOCK_CACHE_TIMEOUT).
     if crossed_zero:
         # A product's listed stock state changes only when a variant crosses zero. It is
         # refreshed after commit, in a transaction of its own that locks only products:
@@ -68,7 +87,7 @@ def _apply(*, column_deltas: Mapping[str, Mapping[int, int]], variants: Mapping[
         transaction.on_commit(lambda: product_summary_refresh(product_ids=crossed_zero))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Variant]:
     """Reserve `quantities` ({variant id: quantity}) or raise InsufficientStock naming
     every short line; nothing changes unless every line fits."""
@@ -89,14 +108,14 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Variant]:
     return variants
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_release(*, quantities: Mapping[int, int]) -> None:
     """Give back reservations of an order that will not be paid."""
     variants = variants_lock(variant_ids=quantities)
     _apply(column_deltas={"reserved": {pk: -q for pk, q in quantities.items()}}, variants=variants)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_commit(*, quantities: Mapping[int, int]) -> None:
     """A reserved quantity has been paid for: it leaves the shelf and the reservation."""
     variants = variants_lock(variant_ids=quantities)
@@ -104,7 +123,7 @@ def stock_commit(*, quantities: Mapping[int, int]) -> None:
     _apply(column_deltas={"reserved": deltas, "stock": deltas}, variants=variants)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_restock(*, quantities: Mapping[int, int]) -> None:
     """Sold units come back on the shelf (a paid order cancelled before shipping)."""
     variants = variants_lock(variant_ids=quantities)

@@ -116,7 +116,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache
+@anonymous_cache(timeout=settings.STOCK_CACHE_TIMEOUT)
 def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get_for_page(slug=slug)
     tree = selectors.category_tree()

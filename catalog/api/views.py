@@ -1,5 +1,6 @@
 """Catalog API: anonymous reads of categories and products (API.md "Catalog")."""
 
+from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -84,6 +85,7 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
 
 @extend_schema(summary="Get a product", description="An active product with its variants.")
 class ProductDetailApi(AnonymousCacheMixin, RetrieveAPIView):
+    anonymous_cache_timeout = settings.STOCK_CACHE_TIMEOUT  # shows stock counts
     permission_classes = [AllowAny]
     serializer_class = ProductDetailSerializer
     filter_backends = []

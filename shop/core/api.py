@@ -131,6 +131,8 @@ class AnonymousCacheMixin:
     Only JSON is marked: the cache key ignores `Accept`, so the browsable API's HTML must
     never be stored where an app would be served it."""
 
+    anonymous_cache_timeout: int | None = None  # seconds; None: PAGE_CACHE_TIMEOUT
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         renderer = getattr(request, "accepted_renderer", None)
@@ -140,7 +142,7 @@ class AnonymousCacheMixin:
             and renderer is not None
             and renderer.format == "json"
         ):
-            response.anonymous_cacheable = True
+            response.anonymous_cacheable = self.anonymous_cache_timeout or True
         return response
 
 

@@ -51,16 +51,16 @@ class _LocalPages:
             found = self.entries.get(key)
             if found is None:
                 return None
-            stored_at, entry = found
-            if time.monotonic() - stored_at > settings.PAGE_CACHE_TIMEOUT:
+            expires_at, entry = found
+            if time.monotonic() > expires_at:
                 del self.entries[key]
                 return None
             self.entries.move_to_end(key)
             return entry
 
-    def put(self, key: str, entry: tuple) -> None:
+    def put(self, key: str, entry: tuple, timeout: float) -> None:
         with self.lock:
-            self.entries[key] = (time.monotonic(), entry)
+            self.entries[key] = (time.monotonic() + timeout, entry)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
@@ -105,16 +105,25 @@ def reset_local_version() -> None:
     _local.clear()
 
 
-def anonymous_cache(view):
-    """Mark a view's successful answers as shareable between anonymous visitors."""
+def anonymous_cache(view=None, *, timeout: int | None = None):
+    """Mark a view's successful answers as shareable between anonymous visitors, for
+    `timeout` seconds at most (default PAGE_CACHE_TIMEOUT); any catalog change ends it."""
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.anonymous_cacheable = True
-        return response
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response.anonymous_cacheable = timeout or True
+            return response
 
-    return wrapped
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
+
+
+def _timeout(response) -> int:
+    marked = response.anonymous_cacheable
+    return settings.PAGE_CACHE_TIMEOUT if marked is True else int(marked)
 
 
 def _is_anonymous(request) -> bool:
@@ -145,7 +154,8 @@ class AnonymousPageCacheMiddleware:
         if stored is None:
             stored = cache.get(key)
             if stored is not None:
-                _local.put(key, stored)
+                # Redis knows the remaining life; a short local copy never outlives it by much.
+                _local.put(key, stored, settings.CATALOG_VERSION_TTL)
         if stored is not None:
             status, headers, content = stored
             response = HttpResponse(content, status=status)
@@ -166,8 +176,9 @@ class AnonymousPageCacheMiddleware:
                 response.render()
             headers = [(h, response[h]) for h in _STORED_HEADERS if h in response]
             stored = (response.status_code, headers, response.content)
-            cache.set(key, stored, settings.PAGE_CACHE_TIMEOUT)
-            _local.put(key, stored)
+            timeout = _timeout(response)
+            cache.set(key, stored, timeout)
+            _local.put(key, stored, timeout)
             response["X-Page-Cache"] = "miss"
         return self._with_csrf(request, response)
 
