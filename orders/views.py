@@ -78,7 +78,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
 
 def _matching(address_data: dict, addresses) -> Address | None:
     for existing in addresses:
-        if all(getattr(existing, field) == value for field, value in address_data.items()):
+        if all(getattr(existing, field, None) == value for field, value in address_data.items()):
             return existing
     return None
 
@@ -104,10 +104,10 @@ def _save_to_address_book(user, address: ShippingAddress, addresses) -> None:
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkout_shipping_view(request: HttpRequest) -> HttpResponse:
     """Step 2: choose a shipping method for the address's country, review, place the order."""
-    address_data = request.session.get(SESSION_ADDRESS)
-    if not address_data:
+    try:
+        address = ShippingAddress(**request.session[SESSION_ADDRESS])
+    except (KeyError, TypeError):  # no address chosen yet, or a session from older code
         return redirect("orders:checkout")
-    address = ShippingAddress(**address_data)
     cart = cart_get_for_user(user=request.user)
     methods = shipping_method_list(country=address.country)
 
