@@ -15,3 +15,13 @@ class ProductApiFilter(ProductFilter):
         choices=[("true", "true"), ("false", "false")],
         coerce=lambda value: value == "true",
     )
+
+    def is_valid(self):
+        # A parameter given with no value is not "not given": the schema describes each one
+        # as a number, slug, id or choice, so `?ordering=` is a 400 like `?ordering=bogus`.
+        valid = super().is_valid()
+        for name in self.filters:
+            if name != "q" and self.data.get(name) == "":
+                self.form.add_error(name, _("This field may not be blank."))
+                valid = False
+        return valid

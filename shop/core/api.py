@@ -104,13 +104,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        if raw is None:
             return self.page_size
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise exceptions.ValidationError(
                 {self.page_size_query_param: [_("Enter a whole number of at least 1.")]}
             )
         return min(int(raw), self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        # `?page=` with nothing is not page 1: the schema says a whole number.
+        if request.query_params.get(self.page_query_param) == "":
+            raise exceptions.NotFound(_("Invalid page."))
+        return super().get_page_number(request, paginator)
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

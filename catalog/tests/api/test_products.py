@@ -494,3 +494,15 @@ def test_anonymous_product_answers_are_cached_and_errors_are_not(api_client):
     assert api_client.get(detail_url(product.pk))["X-Page-Cache"] == "hit"
     assert "X-Page-Cache" not in api_client.get(detail_url(product.pk + 1000))
     assert "X-Page-Cache" not in api_client.get(LIST_URL, {"ordering": "bogus"})
+
+
+@pytest.mark.parametrize("param", ["ordering", "min_price", "category", "merchant", "in_stock"])
+def test_a_filter_given_with_no_value_is_a_400(api_client, param):
+    response = api_client.get(f"/api/v1/products/?{param}=")
+    assert response.status_code == 400
+    assert param in response.json()["fields"]
+
+
+def test_page_size_given_with_no_value_is_a_400_and_empty_page_a_404(api_client):
+    assert api_client.get("/api/v1/products/?page_size=").status_code == 400
+    assert api_client.get("/api/v1/products/?page=").status_code == 404
