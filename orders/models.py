@@ -39,7 +39,14 @@ class Order(BaseModel):
     PaymentStatus = PaymentStatus
     FulfilmentStatus = FulfilmentStatus
 
-    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    # From a database sequence (migration 0003): unique with no lookup, returned by INSERT.
+    number = models.CharField(
+        _("number"),
+        max_length=20,
+        unique=True,
+        editable=False,
+        db_default=models.Func(function="orders_next_number", output_field=models.CharField()),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.countries import normalize_country, validate_country
-from cart.models import Cart, CartLine
+from cart.models import CartLine
 from catalog.stock import stock_release, stock_reserve
 from orders import transitions
 from orders.errors import EmptyCart
@@ -25,9 +24,6 @@ from orders.models import Order, OrderEvent, OrderLine
 from shipping.models import ShippingMethod
 
 logger = logging.getLogger(__name__)
-
-# Crockford's alphabet without look-alikes (no I, L, O, U): easy to read out on the phone.
-_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,12 +52,30 @@ class ShippingAddress:
     def as_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
 
+    def validated(self) -> ShippingAddress:
+        """The address with its country normalised, or a ValidationError naming fields.
 
-def _new_order_number() -> str:
-    """`BZ` + yymm + 6 random characters: short, unguessable, and unique (retried on clash)."""
-    stamp = timezone.now().strftime("%y%m")
-    suffix = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
-    return f"BZ{stamp}{suffix}"
+        The order's columns set the limits; checked here so a bad address is a 400, not a
+        database error, without a full_clean on the hot path."""
+        errors: dict[str, list[str]] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            limit = Order._meta.get_field(f"ship_{field.name}").max_length
+            if not isinstance(value, str):
+                errors[field.name] = [_("Enter text.")]
+            elif field.default is dataclasses.MISSING and not value.strip():
+                errors[field.name] = [_("This field is required.")]
+            elif len(value) > limit:
+                errors[field.name] = [_("At most %(n)d characters.") % {"n": limit}]
+        country = normalize_country(self.country) if isinstance(self.country, str) else ""
+        if "country" not in errors:
+            try:
+                validate_country(country)
+            except ValidationError as exc:
+                errors["country"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return dataclasses.replace(self, country=country)
 
 
 def _record(order: Order, *, kind: str, from_status: str = "", by=None, note: str = ""):
@@ -83,81 +97,74 @@ def order_transition(*, order: Order, to: str, by=None, note: str = "") -> Order
     return order
 
 
-@transaction.atomic
 def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> Order:
     """Place the user's whole cart: reserve its stock, write the order and empty the cart,
-    all in one transaction. Prices come from the variants as locked here."""
-    country = normalize_country(address.country)
-    try:
-        validate_country(country)
-    except ValidationError as exc:
-        raise ValidationError({"country": exc.messages}) from None
+    all in one transaction. Prices come from the variants as locked here.
+
+    Measured hot path (bench/orders_suite.py): eight statements, no savepoints."""
+    address = address.validated()
     method = ShippingMethod.objects.active().filter(pk=shipping_method_id).first()
-    if method is None or not method.ships_to(country):
+    if method is None or not method.ships_to(address.country):
         raise ValidationError(
             {"shipping_method": [_("This shipping method does not ship to that country.")]}
         )
 
-    # Lock order: cart, then variants in primary-key order (catalog.stock), as every
-    # service does. The cart lock makes a double-submitted checkout wait, then find it empty.
-    cart = Cart.objects.select_for_update().filter(user=user).first()
-    cart_lines = list(CartLine.objects.filter(cart=cart).order_by("variant_id")) if cart else []
-    if not cart_lines:
-        raise EmptyCart()
-    variants = stock_reserve(quantities={line.variant_id: line.quantity for line in cart_lines})
+    with transaction.atomic():
+        # Lock order: the cart's lines (with the cart row), then variants in primary-key
+        # order (catalog.stock), as every service does. A double-submitted checkout waits
+        # here, then finds the cart empty.
+        cart_lines = list(
+            CartLine.objects.select_for_update().filter(cart__user=user).order_by("variant_id")
+        )
+        if not cart_lines:
+            raise EmptyCart()
+        variants = stock_reserve(quantities={line.variant_id: line.quantity for line in cart_lines})
 
-    currency = settings.SHOP_CURRENCY
-    subtotal = sum(
-        (variants[line.variant_id].price_amount * line.quantity for line in cart_lines),
-        start=Decimal("0.00"),
-    )
-    order = Order(
-        user=user,
-        email=user.email,
-        currency=currency,
-        subtotal_amount=subtotal,
-        shipping_amount=method.price_amount,
-        total_amount=subtotal + method.price_amount,
-        shipping_method=method,
-        shipping_method_name=method.name,
-        ship_full_name=address.full_name,
-        ship_line1=address.line1,
-        ship_line2=address.line2,
-        ship_city=address.city,
-        ship_postal_code=address.postal_code,
-        ship_country=country,
-        ship_phone=address.phone,
-    )
-    for _attempt in range(5):
-        order.number = _new_order_number()
-        if not Order.objects.filter(number=order.number).exists():
-            break
-    order.full_clean(exclude=["user", "shipping_method"])
-    order.save()
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                variant=variants[line.variant_id],
-                merchant=variants[line.variant_id].product.merchant,
-                product_name=variants[line.variant_id].product.name,
-                variant_name=variants[line.variant_id].name,
-                sku=variants[line.variant_id].sku,
-                merchant_name=variants[line.variant_id].product.merchant.name,
-                unit_price_amount=variants[line.variant_id].price_amount,
-                quantity=line.quantity,
-                line_total_amount=variants[line.variant_id].price_amount * line.quantity,
-                currency=currency,
+        currency = settings.SHOP_CURRENCY
+        lines = []
+        for cart_line in cart_lines:
+            variant = variants[cart_line.variant_id]
+            lines.append(
+                OrderLine(
+                    variant=variant,
+                    merchant=variant.product.merchant,
+                    product_name=variant.product.name,
+                    variant_name=variant.name,
+                    sku=variant.sku,
+                    merchant_name=variant.product.merchant.name,
+                    unit_price_amount=variant.price_amount,
+                    quantity=cart_line.quantity,
+                    line_total_amount=variant.price_amount * cart_line.quantity,
+                    currency=currency,
+                )
             )
-            for line in cart_lines
-        ]
-    )
-    CartLine.objects.filter(cart=cart).delete()
-    _record(order, kind=OrderEvent.Kind.PLACED, by=user)
+        subtotal = sum((line.line_total_amount for line in lines), start=Decimal("0.00"))
+        order = Order.objects.create(
+            user=user,
+            email=user.email,
+            currency=currency,
+            subtotal_amount=subtotal,
+            shipping_amount=method.price_amount,
+            total_amount=subtotal + method.price_amount,
+            shipping_method=method,
+            shipping_method_name=method.name,
+            ship_full_name=address.full_name,
+            ship_line1=address.line1,
+            ship_line2=address.line2,
+            ship_city=address.city,
+            ship_postal_code=address.postal_code,
+            ship_country=address.country,
+            ship_phone=address.phone,
+        )
+        for line in lines:
+            line.order = order
+        OrderLine.objects.bulk_create(lines)
+        CartLine.objects.filter(cart_id=cart_lines[0].cart_id).delete()
+        _record(order, kind=OrderEvent.Kind.PLACED, by=user)
 
-    from orders.tasks import order_confirmation_send_task
+        from orders.tasks import order_confirmation_send_task
 
-    transaction.on_commit(lambda: order_confirmation_send_task.delay(order_id=order.pk))
+        transaction.on_commit(lambda: order_confirmation_send_task.delay(order_id=order.pk))
     return order
 
 
