@@ -111,3 +111,29 @@ def test_product_shows_out_of_stock_once_the_last_unit_is_reserved_and_back_afte
     order_cancel(order_id=order.pk, by=buyer)
     product.refresh_from_db()
     assert product.in_stock is True
+
+
+def test_two_simultaneous_retries_with_one_idempotency_key_place_one_order():
+    from shop.core.idempotency import idempotent_call
+
+    buyer = UserFactory()
+    variant = VariantFactory(stock=5)
+    method = ShippingMethodFactory()
+    cart_add_item(user=buyer, variant_id=variant.pk, quantity=2)
+
+    def submit():
+        def run():
+            order = order_place(user=buyer, shipping_method_id=method.pk, address=ADDRESS)
+            return 201, {"number": order.number}
+
+        return idempotent_call(
+            user=buyer, scope="orders.create", key="double-click", payload={"m": method.pk}, run=run
+        )
+
+    results = run_together([submit, submit, submit])
+
+    assert all(isinstance(r, tuple) for r in results), results
+    assert {r[1]["number"] for r in results} == {Order.objects.get().number}
+    assert sorted(r[2] for r in results) == [False, True, True]  # one ran, two replayed
+    variant.refresh_from_db()
+    assert variant.reserved == 2
