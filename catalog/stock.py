@@ -109,6 +109,19 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Variant]:
 
 
 @transaction.atomic(savepoint=False)
+def stock_sell_if_available(*, quantities: Mapping[int, int]) -> bool:
+    """Take stock straight off the shelf (no reservation) if every line fits; False and
+    nothing changed otherwise. For money that arrived after the reservation was released."""
+    variants = variants_lock(variant_ids=quantities)
+    for variant_id, quantity in quantities.items():
+        variant = variants.get(variant_id)
+        if variant is None or quantity > variant.stock_available:
+            return False
+    _apply(column_deltas={"stock": {pk: -q for pk, q in quantities.items()}}, variants=variants)
+    return True
+
+
+@transaction.atomic(savepoint=False)
 def stock_release(*, quantities: Mapping[int, int]) -> None:
     """Give back reservations of an order that will not be paid."""
     variants = variants_lock(variant_ids=quantities)

@@ -131,9 +131,12 @@ class Order(BaseModel):
 
     @property
     def is_cancellable(self) -> bool:
-        """Whether `order_cancel` accepts this order now: while it awaits payment. (A paid,
-        unshipped order becomes cancellable with a refund once payments exist.)"""
-        return self.status == self.Status.PENDING_PAYMENT
+        """Whether `order_cancel` accepts this order now: while it awaits payment, or paid
+        with nothing shipped (then it is refunded in full)."""
+        return self.status == self.Status.PENDING_PAYMENT or (
+            self.status == self.Status.PAID
+            and self.fulfilment_status == self.FulfilmentStatus.UNFULFILLED
+        )
 
 
 class OrderLine(models.Model):

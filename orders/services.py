@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 
 from accounts.countries import normalize_country, validate_country
 from cart.models import CartLine
-from catalog.stock import stock_release, stock_reserve
+from catalog.stock import (
+    stock_commit,
+    stock_release,
+    stock_reserve,
+    stock_restock,
+    stock_sell_if_available,
+)
 from orders import transitions
 from orders.errors import EmptyCart
 from orders.models import Order, OrderEvent, OrderLine
@@ -174,18 +180,82 @@ def _reserved_quantities(order: Order) -> dict[int, int]:
 
 @transaction.atomic
 def order_cancel(*, order_id: int, by=None, reason: str = "") -> Order:
-    """Cancel an order awaiting payment and give its reserved stock back.
+    """Cancel an order awaiting payment (its reservation is released) or a paid order with
+    nothing shipped (its stock returns to the shelf and its payments are refunded in full).
 
-    A paid order is refunded when it is cancelled; until payments land, it cannot be."""
+    Lock order: the order, then its payments, then variants."""
     order = Order.objects.select_for_update().get(pk=order_id)
     if not order.is_cancellable:
         raise transitions.InvalidTransition(
-            _("Only an order awaiting payment can be cancelled here; this one is %(status)s.")
+            _("An order that is %(status)s cannot be cancelled.")
             % {"status": order.get_status_display()}
         )
+    was_paid = order.status == Order.Status.PAID
     order.cancelled_at = timezone.now()
     order_transition(order=order, to=Order.Status.CANCELLED, by=by, note=reason)
-    stock_release(quantities=_reserved_quantities(order))
+    if was_paid:
+        from payments.services import payments_refund_in_full
+
+        stock_restock(quantities=_reserved_quantities(order))
+        payments_refund_in_full(order=order, key=f"order-cancel-{order.pk}", by=by, reason=reason)
+    else:
+        stock_release(quantities=_reserved_quantities(order))
+    return order
+
+
+def order_payment_captured(*, order: Order, payment) -> Order:
+    """Money for a locked order has been captured (called by the payments service).
+
+    Awaiting payment: the reservation is sold and the order is paid. Cancelled already (the
+    money came after the reservation expired): paid again if the stock can still be taken,
+    else the payment is refunded in full. Paid already (a second payment): refunded.
+    Either way an order event says what happened."""
+    from payments.services import refund_request
+
+    quantities = _reserved_quantities(order)
+    if order.status == Order.Status.PENDING_PAYMENT:
+        stock_commit(quantities=quantities)
+        return _order_mark_paid(order, note=_("Payment %(id)s captured.") % {"id": payment.pk})
+    if order.status == Order.Status.CANCELLED and stock_sell_if_available(quantities=quantities):
+        order.cancelled_at = None
+        return _order_mark_paid(
+            order,
+            note=_("Late payment %(id)s: stock still available, order restored.")
+            % {"id": payment.pk},
+        )
+    refund_request(
+        payment=payment,
+        amount=payment.amount,
+        key=f"unneeded-payment-{payment.pk}",
+        reason="late payment, stock gone"
+        if order.status == Order.Status.CANCELLED
+        else "order already paid",
+    )
+    _record(
+        order,
+        kind=OrderEvent.Kind.NOTE,
+        note=_("Payment %(id)s arrived for a %(status)s order and is refunded in full.")
+        % {"id": payment.pk, "status": order.get_status_display()},
+    )
+    return order
+
+
+def _order_mark_paid(order: Order, *, note: str) -> Order:
+    order.payment_status = Order.PaymentStatus.PAID
+    order.paid_at = timezone.now()
+    return order_transition(order=order, to=Order.Status.PAID, note=note)
+
+
+def order_payment_refunded(*, order: Order, fully: bool) -> Order:
+    """A refund was booked on one of the (locked) order's payments."""
+    order.payment_status = (
+        Order.PaymentStatus.REFUNDED if fully else Order.PaymentStatus.PARTIALLY_REFUNDED
+    )
+    if fully and transitions.can_transition(order.status, Order.Status.REFUNDED):
+        if order.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED:
+            stock_restock(quantities=_reserved_quantities(order))  # nothing left the shelf
+        return order_transition(order=order, to=Order.Status.REFUNDED, note=_("Refunded in full."))
+    order.save(update_fields=["payment_status", "updated_at"])
     return order
 
 

@@ -18,7 +18,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     PARTIALLY_SHIPPED: frozenset({SHIPPED, REFUNDED}),
     SHIPPED: frozenset({DELIVERED, REFUNDED}),
     DELIVERED: frozenset({REFUNDED}),
-    CANCELLED: frozenset(),
+    # Only a late payment moves a cancelled order: the money arrived after the reservation
+    # expired and the stock could still be taken (orders.services.order_payment_captured).
+    CANCELLED: frozenset({PAID}),
     REFUNDED: frozenset(),
 }
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "shipping",
     "cart",
     "orders",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -172,11 +173,21 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 # Longer than any countdown or ETA we use, so Redis never redelivers a task still waiting.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 60 * 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3 * 60 * 60,
+    # A webhook must still be answered while Redis is down: fail fast, the sweeper requeues.
+    "socket_connect_timeout": 1,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
     # API.md: unpaid orders are cancelled by a task that runs at least once a minute.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 30.0},
     "stock-drift-check": {"task": "orders.tasks.stock_drift_check_task", "schedule": 60.0 * 60},
+    # Provider callbacks stored while the broker was down (or whose task was lost).
+    "webhook-events-requeue": {
+        "task": "payments.tasks.webhook_events_requeue_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Email.
@@ -215,6 +226,8 @@ STOCK_CACHE_TIMEOUT = env.int("STOCK_CACHE_TIMEOUT", default=5)
 # --- Payment providers and carriers. A provider is offered when its keys are set.
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Where the stripe library sends API calls; tests point it at a local fake Stripe.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 SANDBOX_WEBHOOK_SECRET = env.str(
     "SANDBOX_WEBHOOK_SECRET", default="sandbox-secret" if DEBUG else ""
 )

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("cart.api.urls")),
     path("", include("shipping.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     # Before accounts/: the order history lives at /accounts/orders/.
     path("", include("orders.urls")),
     path("cart/", include("cart.urls")),
+    path("payments/", include("payments.urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("catalog.urls")),

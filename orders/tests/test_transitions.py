@@ -21,6 +21,8 @@ EXPECTED_ALLOWED = {
     (S.SHIPPED, S.DELIVERED),
     (S.SHIPPED, S.REFUNDED),
     (S.DELIVERED, S.REFUNDED),
+    # A late payment restores a cancelled order when its stock can still be taken.
+    (S.CANCELLED, S.PAID),
 }
 ALL_PAIRS = list(itertools.product(S.values, S.values))
 
@@ -49,13 +51,19 @@ def test_refused_moves_leave_the_status_alone(current, to):
 
 
 @pytest.mark.parametrize("status", S.values)
-def test_final_states_go_nowhere(status):
-    if status in (S.CANCELLED, S.REFUNDED):
+def test_only_refunded_is_final(status):
+    if status == S.REFUNDED:
         assert transitions.ALLOWED[status] == frozenset()
     else:
         assert transitions.ALLOWED[status]
 
 
 @pytest.mark.parametrize("status", S.values)
-def test_only_orders_awaiting_payment_are_cancellable_until_payments_exist(status):
-    assert Order(status=status).is_cancellable is (status == S.PENDING_PAYMENT)
+def test_awaiting_payment_or_paid_with_nothing_shipped_is_cancellable(status):
+    order = Order(status=status, fulfilment_status=Order.FulfilmentStatus.UNFULFILLED)
+    assert order.is_cancellable is (status in (S.PENDING_PAYMENT, S.PAID))
+
+
+def test_a_paid_order_with_something_shipped_is_not_cancellable():
+    order = Order(status=S.PAID, fulfilment_status=Order.FulfilmentStatus.PARTIALLY_SHIPPED)
+    assert order.is_cancellable is False

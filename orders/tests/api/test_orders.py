@@ -350,14 +350,16 @@ def test_cancel_twice_is_a_409_invalid_transition(auth_client, user):
     assert response.json()["code"] == "invalid_transition"
 
 
-def test_a_paid_order_cannot_be_cancelled_yet(auth_client, user):
+def test_a_shipped_order_cannot_be_cancelled(auth_client, user):
     order = place_order(user=user, items=[(VariantFactory(), 1)])
-    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
+    Order.objects.filter(pk=order.pk).update(
+        status=Order.Status.SHIPPED, fulfilment_status=Order.FulfilmentStatus.SHIPPED
+    )
     response = auth_client.post(_cancel(order.number))
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
     order.refresh_from_db()
-    assert order.status == Order.Status.PAID
+    assert order.status == Order.Status.SHIPPED
 
 
 def test_cancel_of_another_users_order_is_a_404(auth_client):

@@ -1,0 +1,66 @@
+"""Celery entry points: load by id, call a service. All idempotent (acks_late is global)."""
+
+import json
+import logging
+import urllib.request
+
+from celery import shared_task
+
+from payments.errors import EventNotReady, ProviderError
+
+logger = logging.getLogger(__name__)
+
+MAX_APPLY_ATTEMPTS = 8
+
+
+@shared_task(bind=True, max_retries=MAX_APPLY_ATTEMPTS)
+def webhook_event_apply_task(self, *, event_pk: int) -> str:
+    from payments.services import webhook_event_apply, webhook_event_mark_failed
+
+    try:
+        return webhook_event_apply(event_pk=event_pk)
+    except EventNotReady as exc:
+        # Out of order (a refund before its capture): the state it needs is on its way.
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+    except Exception as exc:
+        if self.request.retries >= MAX_APPLY_ATTEMPTS:
+            webhook_event_mark_failed(event_pk=event_pk, error=repr(exc))
+            raise
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
+
+
+@shared_task
+def webhook_events_requeue_task() -> int:
+    from payments.services import webhook_events_requeue
+
+    return webhook_events_requeue()
+
+
+@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=8)
+def refund_execute_task(*, refund_id: int) -> None:
+    from payments.services import refund_execute
+
+    refund_execute(refund_id=refund_id)
+
+
+# acks_late=False: a redelivery would send the provider's callback twice; harmless (the
+# event id is the same, so the second is a no-op), but there is no need to.
+@shared_task(acks_late=False, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def sandbox_webhook_send_task(*, url: str, event: dict) -> int:
+    """Play the sandbox provider: POST a signed event to our webhook, as Stripe would."""
+    from django.conf import settings
+
+    from payments.providers import sign
+
+    body = json.dumps(event).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign(payload=body, secret=settings.SANDBOX_WEBHOOK_SECRET),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
