@@ -28,6 +28,5 @@ class ProductQuerySet(models.QuerySet):
 
         query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
         return self.annotate(
-            relevance=SearchRank(F("search_vector"), query)
-            + TrigramWordSimilarity(text, "name")
+            relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "name")
         ).filter(Q(search_vector=query) | Q(name__trigram_word_similar=text))
