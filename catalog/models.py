@@ -98,6 +98,10 @@ class Product(BaseModel):
     rating_score = models.DecimalField(
         _("rating score"), max_digits=6, decimal_places=4, default=Decimal("0"), editable=False
     )
+    # Published reviews per star, {"1": n, ..., "5": n}; written with the figures above.
+    rating_histogram = models.JSONField(
+        _("ratings per star"), default=dict, blank=True, editable=False
+    )
 
     # Always current: PostgreSQL computes it on every write; the name outweighs the description.
     search_vector = models.GeneratedField(

@@ -1,9 +1,11 @@
 """Bazaar's only settings module: every value comes from the environment (see .env.example)."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +186,15 @@ CELERY_BEAT_SCHEDULE = {
     # API.md: unpaid orders are cancelled by a task that runs at least once a minute.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 30.0},
     "stock-drift-check": {"task": "orders.tasks.stock_drift_check_task", "schedule": 60.0 * 60},
+    # Repairs any drift of the rating figures, at night.
+    "ratings-recompute-all": {
+        "task": "reviews.tasks.product_ratings_recompute_all_task",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    "recommendations-compute": {
+        "task": "reviews.tasks.recommendations_compute_task",
+        "schedule": 60.0 * 60,
+    },
     # Provider callbacks stored while the broker was down (or whose task was lost).
     "webhook-events-requeue": {
         "task": "payments.tasks.webhook_events_requeue_task",
@@ -215,6 +227,10 @@ REGISTER_RATE = env.str("REGISTER_RATE", default="30/hour")
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_WINDOW = 15 * 60
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
+# The Bayesian rating score: an average is pulled towards RATING_PRIOR_MEAN as if every
+# product had RATING_PRIOR_WEIGHT more reviews of that value.
+RATING_PRIOR_MEAN = Decimal(env.str("RATING_PRIOR_MEAN", default="3.0"))
+RATING_PRIOR_WEIGHT = env.int("RATING_PRIOR_WEIGHT", default=10)
 # How long an anonymous visitor may see a cached catalog page at most; any catalog change
 # invalidates at once (within CATALOG_VERSION_TTL seconds in every process).
 PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=300)

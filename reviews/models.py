@@ -1,0 +1,78 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from shop.core.models import BaseModel
+
+
+class Review(BaseModel):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("Published")
+        PENDING = "pending", _("Awaiting approval")
+        HIDDEN = "hidden", _("Hidden")
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    title = models.CharField(_("title"), max_length=150)
+    body = models.TextField(_("review"), max_length=5000, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PUBLISHED
+    )
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["product", "-created_at"],
+                condition=Q(status="published"),
+                name="reviews_review_published",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "author"], name="reviews_review_one_per_author"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="reviews_review_rating_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["published", "pending", "hidden"]),
+                name="reviews_review_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rating}★ {self.title}"
+
+
+class BoughtTogether(models.Model):
+    """How many paid orders held both products: computed from orders by a periodic task."""
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    orders = models.PositiveIntegerField(_("orders holding both"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bought together")
+        verbose_name_plural = _("bought together")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "other"], name="reviews_boughttogether_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(product=models.F("other")), name="reviews_boughttogether_not_self"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "-orders"], name="reviews_boughttogether_top"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} + {self.other_id} ({self.orders})"

@@ -1,0 +1,176 @@
+"""Reviews and the rating figures derived from them."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+
+from catalog.models import Product
+from orders.models import Order, OrderLine
+from reviews.errors import AlreadyReviewed, NotPurchased
+from reviews.models import Review
+from shop.core.pagecache import catalog_changed
+
+logger = logging.getLogger(__name__)
+
+# Orders whose money has been taken and not all given back.
+PAID_STATUSES = (
+    Order.Status.PAID,
+    Order.Status.PARTIALLY_SHIPPED,
+    Order.Status.SHIPPED,
+    Order.Status.DELIVERED,
+)
+# Requests for one product's recomputation within this window become one task run.
+RECOMPUTE_DELAY_SECONDS = 2
+_PENDING_KEY = "reviews:recompute-pending:{}"
+RECOMPUTATIONS_KEY = "reviews:recomputations"  # a counter, for the bench and for ops
+
+
+def review_can_write(*, user, product_id: int) -> bool:
+    return OrderLine.objects.filter(
+        order__user=user, order__status__in=PAID_STATUSES, variant__product_id=product_id
+    ).exists()
+
+
+def _validate(*, rating, title: str, body: str) -> None:
+    errors = {}
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        errors["rating"] = [_("Choose a rating from 1 to 5.")]
+    if not title.strip():
+        errors["title"] = [_("This field is required.")]
+    elif len(title) > Review._meta.get_field("title").max_length:
+        errors["title"] = [_("The title is too long.")]
+    if len(body) > Review._meta.get_field("body").max_length:
+        errors["body"] = [_("The review is too long.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def review_create(*, user, product: Product, rating: int, title: str, body: str = "") -> Review:
+    """Publish (or, with REVIEWS_REQUIRE_APPROVAL, hold) a buyer's review of a product."""
+    _validate(rating=rating, title=title, body=body)
+    if not review_can_write(user=user, product_id=product.pk):
+        raise NotPurchased()
+    status = Review.Status.PENDING if settings.REVIEWS_REQUIRE_APPROVAL else Review.Status.PUBLISHED
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(
+                product=product,
+                author=user,
+                rating=rating,
+                title=title.strip(),
+                body=body.strip(),
+                status=status,
+            )
+            transaction.on_commit(lambda: rating_recompute_request(product_id=product.pk))
+    except IntegrityError as exc:  # the unique constraint: a second review, maybe a race
+        raise AlreadyReviewed() from exc
+    return review
+
+
+@transaction.atomic
+def review_set_status(*, review_id: int, status: str) -> Review:
+    """Moderation: publish, hold or hide a review; the figures follow."""
+    review = Review.objects.select_for_update().get(pk=review_id)
+    if status not in Review.Status.values:
+        raise ValidationError({"status": [_("Unknown status.")]})
+    if review.status != status:
+        review.status = status
+        review.save(update_fields=["status", "updated_at"])
+        transaction.on_commit(lambda: rating_recompute_request(product_id=review.product_id))
+    return review
+
+
+@transaction.atomic
+def review_update(*, review_id: int, user, rating: int, title: str, body: str = "") -> Review:
+    _validate(rating=rating, title=title, body=body)
+    review = Review.objects.select_for_update().get(pk=review_id, author=user)
+    review.rating, review.title, review.body = rating, title.strip(), body.strip()
+    review.save(update_fields=["rating", "title", "body", "updated_at"])
+    transaction.on_commit(lambda: rating_recompute_request(product_id=review.product_id))
+    return review
+
+
+@transaction.atomic
+def review_delete(*, review_id: int) -> None:
+    review = Review.objects.select_for_update().get(pk=review_id)
+    product_id = review.product_id
+    review.delete()
+    transaction.on_commit(lambda: rating_recompute_request(product_id=product_id))
+
+
+# --- Rating figures ---------------------------------------------------------------------
+
+
+def rating_recompute_request(*, product_id: int) -> bool:
+    """Ask for a product's figures to be recomputed shortly; True if this call queued the
+    run. Requests while one is queued are folded into it (a burst of reviews, one run)."""
+    from reviews.tasks import product_rating_recompute_task
+
+    key = _PENDING_KEY.format(product_id)
+    if not cache.add(key, 1, timeout=RECOMPUTE_DELAY_SECONDS + 60):
+        return False
+    try:
+        product_rating_recompute_task.apply_async(
+            kwargs={"product_id": product_id}, countdown=RECOMPUTE_DELAY_SECONDS, retry=False
+        )
+    except Exception:
+        cache.delete(key)  # let the next request try again; the nightly run repairs
+        logger.warning("broker unavailable; rating of product %s recomputed later", product_id)
+        return False
+    return True
+
+
+# Average, count, per-star histogram and a Bayesian score, in one UPDATE. The score pulls
+# an average towards RATING_PRIOR_MEAN with the weight of RATING_PRIOR_WEIGHT reviews:
+# one 5-star review scores (w*m + 5) / (w + 1), well below two hundred 4.8-star ones.
+_RECOMPUTE_SQL = """
+UPDATE catalog_product AS p
+SET rating_count = s.n,
+    rating_avg = CASE WHEN s.n = 0 THEN 0 ELSE ROUND(s.total::numeric / s.n, 2) END,
+    rating_score = CASE WHEN s.n = 0 THEN 0
+                   ELSE ROUND((%(weight)s * %(mean)s + s.total) / (%(weight)s + s.n), 4) END,
+    rating_histogram = jsonb_build_object('1', s.c1, '2', s.c2, '3', s.c3, '4', s.c4, '5', s.c5)
+FROM (
+    SELECT p2.id,
+           COUNT(r.id) AS n,
+           COALESCE(SUM(r.rating), 0) AS total,
+           COUNT(*) FILTER (WHERE r.rating = 1) AS c1,
+           COUNT(*) FILTER (WHERE r.rating = 2) AS c2,
+           COUNT(*) FILTER (WHERE r.rating = 3) AS c3,
+           COUNT(*) FILTER (WHERE r.rating = 4) AS c4,
+           COUNT(*) FILTER (WHERE r.rating = 5) AS c5
+    FROM catalog_product p2
+    LEFT JOIN reviews_review r ON r.product_id = p2.id AND r.status = 'published'
+    WHERE {where}
+    GROUP BY p2.id
+) AS s
+WHERE p.id = s.id
+"""
+
+
+def product_rating_recompute(*, product_ids: list[int] | None = None) -> int:
+    """Recompute figures from published reviews: the given products, or all of them."""
+    params = {
+        "weight": settings.RATING_PRIOR_WEIGHT,
+        "mean": settings.RATING_PRIOR_MEAN,
+    }
+    if product_ids is None:
+        where = "TRUE"
+    else:
+        where = "p2.id = ANY(%(ids)s)"
+        params["ids"] = list(product_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_RECOMPUTE_SQL.format(where=where), params)
+        updated = cursor.rowcount
+        transaction.on_commit(catalog_changed)
+    try:
+        cache.incr(RECOMPUTATIONS_KEY)
+    except ValueError:
+        cache.add(RECOMPUTATIONS_KEY, 1, timeout=None)
+    return updated

@@ -1,0 +1,29 @@
+from celery import shared_task
+
+
+@shared_task
+def product_rating_recompute_task(*, product_id: int) -> int:
+    """Recompute one product's figures (idempotent: it only reads reviews)."""
+    from django.core.cache import cache
+
+    from reviews.services import _PENDING_KEY, product_rating_recompute
+
+    # Cleared before reading, so a review committed from now on queues another run and
+    # the last run always sees the last review: the final figures are exact.
+    cache.delete(_PENDING_KEY.format(product_id))
+    return product_rating_recompute(product_ids=[product_id])
+
+
+@shared_task
+def product_ratings_recompute_all_task() -> int:
+    """Nightly: recompute every product, repairing any drift."""
+    from reviews.services import product_rating_recompute
+
+    return product_rating_recompute()
+
+
+@shared_task
+def recommendations_compute_task() -> int:
+    from reviews.recommendations import recommendations_compute
+
+    return recommendations_compute()
