@@ -1,0 +1,49 @@
+"""Reads of payments for the order page, the API and the admin: captured and refunded
+amounts are derived from the append-only money events in the same query."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from orders.models import Order
+from payments.models import MoneyEvent, Payment, Refund
+
+_ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
+
+
+def _money_sum(kind: str) -> Coalesce:
+    return Coalesce(Sum("money_events__amount", filter=Q(money_events__kind=kind)), _ZERO)
+
+
+def payment_list_with_totals() -> QuerySet[Payment]:
+    """Payments annotated with `captured_amount` and `refunded_amount` (one query)."""
+    # One join only (money events): two Sums over it cannot multiply each other's rows.
+    return Payment.objects.annotate(
+        captured_amount=_money_sum(MoneyEvent.Kind.CAPTURE),
+        refunded_amount=_money_sum(MoneyEvent.Kind.REFUND),
+    )
+
+
+def payment_list_for_order(*, order: Order) -> QuerySet[Payment]:
+    """An order's payments, oldest first, with their derived totals."""
+    return payment_list_with_totals().filter(order=order).order_by("created_at", "id")
+
+
+def payment_refundable_amount(*, payment: Payment) -> Decimal:
+    """What a new refund may still take: captured, less refunded, less refunds in flight.
+
+    `payment` comes from payment_list_with_totals (its annotations are used)."""
+    pending = payment.refunds.filter(status=Refund.Status.PENDING).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0.00")
+    return max(payment.captured_amount - payment.refunded_amount - pending, Decimal("0.00"))
+
+
+def payment_order_get_for_customer(*, user, number: str) -> Order:
+    """The user's order to pay or list payments of; another user's raises DoesNotExist.
+
+    Lines are not loaded: paying needs only the order row."""
+    return Order.objects.for_customer(user).get(number=number)
