@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.bazaar-installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench clean chromium
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -32,8 +32,19 @@ run: $(STAMP)
 	$(BIN)/python scripts/run.py
 
 # Redis database 15 keeps test runs away from the data of a running `make run` (database 0).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python scripts/services.py --redis-db 15 -- $(BIN)/python -m pytest -q $(ARGS)
+
+# The browser test (tests/test_browser.py) drives Debian's chromium through Playwright, whose
+# own browser download is never used. Installed here when missing and apt-get can run as
+# root; otherwise (or if the install fails) that one test is skipped, saying why.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "bazaar: installing Debian's chromium for the browser test"; \
+		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+			|| echo "bazaar: chromium could not be installed: the browser test will be skipped"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
