@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -22,8 +22,13 @@ from catalog.errors import InsufficientStock
 from orders import selectors, services
 from orders.errors import EmptyCart, InvalidTransition
 from orders.forms import NEW_ADDRESS, CheckoutAddressForm, CheckoutPlaceForm
+from orders.models import Order
 from orders.services import ShippingAddress
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+from payments.forms import PaymentStartForm
 from shipping.selectors import shipping_method_list
+from shop.core.errors import DomainError
 from shop.core.idempotency import IdempotencyKeyReused, idempotent_call
 
 HISTORY_PAGE_SIZE = 20
@@ -175,7 +180,65 @@ def _place(request, form: CheckoutPlaceForm, *, cart: CartView, address: Shippin
 @require_safe
 def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
     order = get_object_or_404(selectors.order_list_for_customer(user=request.user), number=number)
-    return render(request, "orders/order_detail.html", {"order": order})
+    payments = list(payment_selectors.payment_list_for_order(order=order))
+    pay_form = None
+    if order.status == order.Status.PENDING_PAYMENT:
+        pay_form = PaymentStartForm(initial={"idempotency_key": uuid.uuid4()})
+    return render(
+        request,
+        "orders/order_detail.html",
+        {
+            "order": order,
+            "latest_payment": payments[-1] if payments else None,
+            "pay_form": pay_form,
+        },
+    )
+
+
+@login_required
+@never_cache
+@require_POST
+def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
+    """The "Pay" button: start a payment and send the shopper to the provider's page.
+
+    The form's one-time key makes a double submit reuse the first payment."""
+    try:
+        order = payment_selectors.payment_order_get_for_customer(user=request.user, number=number)
+    except Order.DoesNotExist:
+        raise Http404 from None
+    form = PaymentStartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a way to pay."))
+        return redirect("orders:detail", number=number)
+    provider = form.cleaned_data["provider"]
+
+    def run() -> tuple[int, dict]:
+        payment = payment_services.payment_start(order=order, provider_name=provider)
+        return 201, {"redirect_url": payment.redirect_url, "client_secret": payment.client_secret}
+
+    try:
+        _status, body, _replayed = idempotent_call(
+            user=request.user,
+            scope=f"payments.pay:{number}",
+            key=str(form.cleaned_data["idempotency_key"]),
+            payload={"provider": provider},
+            run=run,
+        )
+    except IdempotencyKeyReused:
+        messages.error(request, _("This page was already used to pay. Reload it and try again."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        if body["redirect_url"]:
+            return redirect(body["redirect_url"])
+        messages.info(
+            request,
+            _(
+                "Your card payment is open: enter your card in the Bazaar mobile app (it "
+                "confirms the payment with Stripe). This page shows when it is paid."
+            ),
+        )
+    return redirect("orders:detail", number=number)
 
 
 @login_required
