@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +17,8 @@ from payments import services
 from payments.errors import InvalidSignature, ProviderUnavailable
 from payments.models import Payment, PaymentStatus, Provider
 from shop.core.api import error_body
+
+logger = logging.getLogger(__name__)
 
 
 @csrf_exempt
@@ -48,10 +52,17 @@ def sandbox_payment_view(request: HttpRequest, reference: str) -> HttpResponse:
         succeeded = request.POST.get("outcome") == "pay"
         from payments.tasks import sandbox_webhook_send_task
 
-        sandbox_webhook_send_task.delay(
-            url=request.build_absolute_uri(reverse("payments:webhook", args=[Provider.SANDBOX])),
-            event=services.sandbox_event_build(payment=payment, succeeded=succeeded),
-        )
+        try:
+            sandbox_webhook_send_task.delay(
+                url=request.build_absolute_uri(
+                    reverse("payments:webhook", args=[Provider.SANDBOX])
+                ),
+                event=services.sandbox_event_build(payment=payment, succeeded=succeeded),
+            )
+        except Exception:  # the broker is down: say so, and let the shopper try again
+            logger.warning("broker unavailable; sandbox payment %s not sent", payment.pk)
+            messages.error(request, _("The sandbox cannot send payments right now. Try again."))
+            return redirect(request.path)
         if succeeded:
             messages.success(request, _("Payment sent. Your order updates in a moment."))
         else:

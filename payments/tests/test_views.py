@@ -205,3 +205,21 @@ def test_order_page_query_count_does_not_grow_with_payments(
         response = shopper.get(order.get_absolute_url())
 
     assert response.context["latest_payment"].pk == Payment.objects.latest("created_at", "id").pk
+
+
+def test_sandbox_page_with_the_broker_down_is_a_message(shopper, order, monkeypatch):
+    payment = start_sandbox_payment(order)
+
+    def broker_down(**kwargs):
+        raise ConnectionRefusedError("no broker")
+
+    monkeypatch.setattr(tasks.sandbox_webhook_send_task, "delay", broker_down)
+    url = reverse("payments:sandbox", args=[payment.provider_reference])
+
+    response = shopper.post(url, {"outcome": "pay"})
+
+    assert response.status_code == 302
+    assert response["Location"] == url
+    assert _messages(response) == ["The sandbox cannot send payments right now. Try again."]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
