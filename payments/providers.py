@@ -72,7 +72,9 @@ def _verify(*, payload: bytes, signature: str, secret: str) -> dict:
     )
     if not timestamp.isdigit() or int(timestamp) > time.time() + SIGNATURE_TOLERANCE:
         raise InvalidSignature()
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+    event_id = event.get("id") if isinstance(event, dict) else None
+    # Stored as the event's key (255 characters): an id that cannot be stored is no event.
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
         raise InvalidSignature()
     return event
 

@@ -159,14 +159,17 @@ def _event_payment(event: WebhookEvent) -> tuple[dict, Payment]:
         raise _Flag("event has no data.object")
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     payment_id = str(metadata.get("payment_id", ""))
+    # A PaymentIntent is named by its id; a Charge (charge.* events at Stripe) names its
+    # PaymentIntent in `payment_intent`.
+    references = {str(obj.get(key)) for key in ("id", "payment_intent") if obj.get(key)}
     query = Payment.objects.filter(provider=event.provider)
-    if payment_id.isdigit():
+    if payment_id.isdigit() and len(payment_id) <= 18:  # fits a bigint
         payment = query.filter(pk=int(payment_id)).first()
     else:
-        payment = query.filter(provider_reference=str(obj.get("id", ""))).first()
+        payment = query.filter(provider_reference__in=references).first()
     if payment is None:
         raise _Flag("no payment matches this event")
-    if payment.provider_reference and obj.get("id") != payment.provider_reference:
+    if payment.provider_reference and payment.provider_reference not in references:
         raise _Flag("the event's object id is not this payment's provider reference")
     return obj, payment
 
@@ -175,7 +178,10 @@ def _event_money(obj: dict, key: str) -> Money:
     amount, currency = obj.get(key), obj.get("currency")
     if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
         raise _Flag(f"event has no usable {key}/currency")
-    return Money.from_minor_units(amount, currency)
+    try:
+        return Money.from_minor_units(amount, currency)
+    except ValueError as exc:  # not a currency code
+        raise _Flag(f"event has no usable {key}/currency: {exc}") from exc
 
 
 def webhook_event_apply(*, event_pk: int) -> str:
@@ -255,18 +261,36 @@ def _apply_refunded(event: WebhookEvent, obj: dict, payment: Payment, order: Ord
         raise EventNotReady(f"refund for payment {payment.pk} before its capture")
     if payment.status == PaymentStatus.FAILED:
         raise _Flag("refund reported for a failed payment")
-    if payment.refunds.filter(status=Refund.Status.PENDING).exists():
-        # Our own refund call is still being booked; its figures come first.
+    pending = list(
+        payment.refunds.select_for_update().filter(status=Refund.Status.PENDING).order_by("pk")
+    )
+    if any(not refund.provider_reference for refund in pending):
+        # Our own refund call is still in flight; its figures come first.
         raise EventNotReady(f"refund of payment {payment.pk} still pending here")
     refunded_at_provider = _event_money(obj, "amount_refunded")
     if refunded_at_provider.currency != payment.currency:
         raise _Flag("refund currency does not match the payment")
     totals = payment_totals(payment=payment)
-    missing = refunded_at_provider.amount - totals.refunded
-    if missing <= 0:
-        return  # we recorded these refunds already (our own refund calls)
     if refunded_at_provider.amount > totals.captured:
         raise _Flag("refunded more than was captured")
+    missing = refunded_at_provider.amount - totals.refunded
+    # Refunds the provider accepted as pending: done as far as its running total covers
+    # them, booked under their own key (so a late refund_execute cannot book them again).
+    for refund in pending:
+        if refund.amount > missing:
+            break
+        refund.status = Refund.Status.SUCCEEDED
+        refund.save(update_fields=["status", "updated_at"])
+        _record_refund(
+            payment=payment,
+            order=order,
+            amount=refund.amount,
+            source=f"refund:{refund.idempotency_key}",
+        )
+        missing -= refund.amount
+    if missing <= 0:
+        return  # we recorded these refunds already (our own refund calls)
+    # Made at the provider, not by us (its dashboard): booked as it says.
     _record_refund(payment=payment, order=order, amount=missing, source=event.event_id)
 
 
@@ -285,9 +309,26 @@ def _record_refund(*, payment: Payment, order: Order, amount: Decimal, source: s
         payment, to=PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
     )
     payment.save()
+    # The order's state follows the money it still holds over all its payments: refunding
+    # a surplus payment (a second one, or one that came late) leaves a paid order paid.
+    held = _order_net_captured(order)
+    if held >= order.total_amount:
+        return
     from orders.services import order_payment_refunded
 
-    order_payment_refunded(order=order, fully=fully)
+    order_payment_refunded(order=order, fully=held <= 0)
+
+
+def _order_net_captured(order: Order) -> Decimal:
+    sums = {
+        row["kind"]: row["total"]
+        for row in MoneyEvent.objects.filter(payment__order=order)
+        .values("kind")
+        .annotate(total=Sum("amount"))
+    }
+    return sums.get(MoneyEvent.Kind.CAPTURE, Decimal("0")) - sums.get(
+        MoneyEvent.Kind.REFUND, Decimal("0")
+    )
 
 
 # --- Refunds ----------------------------------------------------------------------------
@@ -316,10 +357,38 @@ def refund_request(
         idempotency_key=key,
         created_by=by,
     )
+    transaction.on_commit(lambda: refund_enqueue(refund_pk=refund.pk))
+    return refund
+
+
+def refund_enqueue(*, refund_pk: int) -> bool:
+    """Queue a refund's provider call; False (logged) when the broker cannot take it.
+
+    Runs after the caller's commit: a broker outage must not turn a cancelled order into
+    an error page. The sweeper (refunds_requeue) queues it once the broker is back."""
     from payments.tasks import refund_execute_task
 
-    transaction.on_commit(lambda: refund_execute_task.delay(refund_id=refund.pk))
-    return refund
+    try:
+        refund_execute_task.apply_async(kwargs={"refund_id": refund_pk}, retry=False)
+    except Exception:
+        logger.warning("broker unavailable; refund %s waits for the sweeper", refund_pk)
+        return False
+    return True
+
+
+def refunds_requeue(*, older_than_seconds: int = 60, limit: int = 500) -> int:
+    """Queue again pending refunds whose provider call never happened (a broker outage,
+    a lost task). Refunds the provider answered (they have its reference) are settled by
+    its callback instead."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    pks = list(
+        Refund.objects.filter(
+            status=Refund.Status.PENDING, provider_reference="", created_at__lt=cutoff
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(refund_enqueue(refund_pk=pk) for pk in pks)
 
 
 def refund_execute(*, refund_id: int) -> Refund:

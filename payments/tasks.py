@@ -31,9 +31,11 @@ def webhook_event_apply_task(self, *, event_pk: int) -> str:
 
 @shared_task
 def webhook_events_requeue_task() -> int:
-    from payments.services import webhook_events_requeue
+    from payments.services import refunds_requeue, webhook_events_requeue
 
-    return webhook_events_requeue()
+    # The same sweep (beat "webhook-events-requeue") also picks up refunds whose task never
+    # reached the broker.
+    return webhook_events_requeue() + refunds_requeue()
 
 
 @shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=8)

@@ -9,7 +9,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.CAPTURED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
     S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
     S.REFUNDED: frozenset(),
-    S.FAILED: frozenset(),
+    # A failed attempt is not the end at the provider: Stripe lets the shopper retry the
+    # same PaymentIntent with another card. Money it then reports taken is booked.
+    S.FAILED: frozenset({S.CAPTURED}),
 }
 
 

@@ -180,6 +180,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3 * 60 * 60,
     # A webhook must still be answered while Redis is down: fail fast, the sweeper requeues.
     "socket_connect_timeout": 1,
+    # Publishing connects through kombu's default channel, which otherwise retries for
+    # CELERY_BROKER_CONNECTION_TIMEOUT with 2 s sleeps: one immediate retry, then give up.
+    # (The worker passes its own broker_connection_* retry settings and is not affected.)
+    "max_retries": 1,
+    "interval_start": 0,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
