@@ -148,8 +148,8 @@ def fake_stripe_start() -> FakeStripe:
     return fake
 
 
-@pytest.fixture
-def fake_stripe(settings):
+@pytest.fixture(name="fake_stripe")
+def fake_stripe_fixture(settings):
     """A running fake Stripe with the shop's settings pointed at it."""
     fake = fake_stripe_start()
     settings.STRIPE_API_KEY = "sk_test_fake_0123456789"
