@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from cart import selectors, services
 from cart.forms import CartAddForm, CartLineUpdateForm
 from cart.selectors import CartView
+from reviews.selectors import cart_recommendations
 from shop.core.errors import DomainError
 
 
@@ -55,11 +56,14 @@ def _back_to_product(request: HttpRequest, variant_id: int | None) -> HttpRespon
 @never_cache
 def cart_detail_view(request: HttpRequest) -> HttpResponse:
     cart = _cart_for(request)
+    products = list({line.variant.product.pk: line.variant.product for line in cart.lines}.values())
     return render(
         request,
         "cart/detail.html",
         {
             "cart": cart,
+            # "You may also like": bought with the cart's first product, minus the cart.
+            "recommendations": cart_recommendations(products=products),
             # The header shows this too; the lines already loaded say it without a query.
             "cart_count": cart.count,
             "max_quantity": settings.MAX_LINE_QUANTITY,

@@ -18,6 +18,17 @@ from catalog.filters import ProductFilter
 from catalog.forms import form_describe_errors, product_filter_form_prepare
 from catalog.models import Product
 from catalog.selectors import CategoryNode, CategoryTree
+from reviews.forms import ReviewForm
+from reviews.selectors import (
+    RECENTLY_VIEWED_MAX,
+    RECENTLY_VIEWED_SESSION_KEY,
+    product_recommendations,
+    rating_histogram_rows,
+    recently_viewed_ids,
+    recently_viewed_products,
+    review_page_for_product,
+    review_permission_for,
+)
 from shop.core.pagecache import anonymous_cache
 
 PAGE_SIZE = 24
@@ -56,14 +67,16 @@ def _product_page_context(
 @anonymous_cache
 def home_view(request: HttpRequest) -> HttpResponse:
     tree = selectors.category_tree()
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "categories": tree.roots,
-            "new_arrivals": selectors.product_list_new_arrivals(limit=NEW_ARRIVALS),
-        },
-    )
+    context = {
+        "categories": tree.roots,
+        "new_arrivals": selectors.product_list_new_arrivals(limit=NEW_ARRIVALS),
+    }
+    # Logged-in shoppers only: an anonymous home page stays the same for everyone (cached).
+    if request.user.is_authenticated:
+        context["recently_viewed"] = recently_viewed_products(
+            ids=recently_viewed_ids(request.session)
+        )
+    return render(request, "catalog/home.html", context)
 
 
 @require_safe
@@ -119,10 +132,34 @@ def search_view(request: HttpRequest) -> HttpResponse:
 @anonymous_cache(timeout=settings.STOCK_CACHE_TIMEOUT)
 def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get_for_page(slug=slug)
+    if request.user.is_authenticated:
+        _remember_viewed(request, product.pk)
+    return product_detail_render(request, product)
+
+
+def _remember_viewed(request: HttpRequest, product_id: int) -> None:
+    """Most recent first, no duplicates, at most RECENTLY_VIEWED_MAX; the session is only
+    written when the list changes (not on every reload of the same page)."""
+    ids = recently_viewed_ids(request.session)
+    if ids[:1] != [product_id]:
+        ids = [product_id, *(pk for pk in ids if pk != product_id)][:RECENTLY_VIEWED_MAX]
+        request.session[RECENTLY_VIEWED_SESSION_KEY] = ids
+
+
+def product_detail_render(
+    request: HttpRequest, product: Product, *, review_form: ReviewForm | None = None
+) -> HttpResponse:
+    """The product page; the reviews view renders it too, with its invalid form.
+
+    Anonymous visitors all get the same page (it is cached for them): the review form and
+    anything else personal is only rendered for a logged-in user."""
     tree = selectors.category_tree()
     category: CategoryNode | None = tree.by_id.get(product.category_id)
     variants = list(product.variants.all())
     images = list(product.images.all())
+    permission = review_permission_for(user=request.user, product_id=product.pk)
+    if review_form is None and permission.can_review:
+        review_form = ReviewForm()
     return render(
         request,
         "catalog/product_detail.html",
@@ -135,5 +172,12 @@ def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
             "images": images,
             "attributes": list(product.attributes.all()),
             "max_quantity": settings.MAX_LINE_QUANTITY,
+            "review_page": review_page_for_product(
+                product_id=product.pk, page=request.GET.get("reviews_page")
+            ),
+            "rating_bars": rating_histogram_rows(product),
+            "review_permission": permission,
+            "review_form": review_form,
+            "recommendations": product_recommendations(product=product),
         },
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
@@ -50,24 +52,39 @@ def recommendations_compute() -> int:
         return cursor.rowcount
 
 
-def recommendations_for_product(*, product: Product, limit: int = LIMIT) -> list[Product]:
+def recommendations_for_product(
+    *, product: Product, limit: int = LIMIT, exclude_ids: Iterable[int] = ()
+) -> list[Product]:
     """Up to `limit` products bought with this one, then the best-rated of its category;
-    never the product itself, never inactive or out-of-stock products. Four queries at most,
-    whatever the limit."""
+    never the product itself (nor `exclude_ids`, e.g. what is already in a cart), never
+    inactive or out-of-stock products. Two queries (the cards, their images), whatever the
+    limit, so the product and cart pages stay within their query budgets."""
     buyable = Product.objects.active().filter(in_stock=True).exclude(pk=product.pk)
-    together = BoughtTogether.objects.filter(product=product, other=OuterRef("pk"))
-    ids = list(
-        buyable.filter(pk__in=BoughtTogether.objects.filter(product=product).values("other_id"))
-        .annotate(together=Subquery(together.values("orders")[:1]))
+    if exclude_ids:
+        buyable = buyable.exclude(pk__in=list(exclude_ids))
+    partners = BoughtTogether.objects.filter(product=product)
+    together = Subquery(partners.filter(other=OuterRef("pk")).values("orders")[:1])
+    bought = (
+        buyable.filter(pk__in=partners.values("other_id"))
+        .annotate(together=together)
         .order_by("-together", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values("pk")[:limit]
     )
-    if len(ids) < limit:
-        ids += list(
-            buyable.filter(category_id=product.category_id)
-            .exclude(pk__in=ids)
-            .order_by("-rating_score", "-rating_count", "-id")
-            .values_list("pk", flat=True)[: limit - len(ids)]
+    # The category's best `limit` may repeat bought-together ones; together they still
+    # hold the first `limit` of "bought together, then best-rated of the rest".
+    best_rated = (
+        buyable.filter(category_id=product.category_id)
+        .order_by("-rating_score", "-rating_count", "-id")
+        .values("pk")[:limit]
+    )
+    candidates = list(
+        product_list().filter(pk__in=bought.union(best_rated, all=True)).annotate(together=together)
+    )
+    candidates.sort(
+        key=lambda p: (
+            (0, -p.together, p.pk)
+            if p.together is not None
+            else (1, -p.rating_score, -p.rating_count, -p.pk)
         )
-    found = product_list().in_bulk(ids)
-    return [found[pk] for pk in ids if pk in found]
+    )
+    return candidates[:limit]

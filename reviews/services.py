@@ -68,6 +68,9 @@ def review_create(*, user, product: Product, rating: int, title: str, body: str 
                 status=status,
             )
             transaction.on_commit(lambda: rating_recompute_request(product_id=product.pk))
+            # The review list shows it before the figures are recomputed: cached pages and
+            # API answers must not wait for that.
+            transaction.on_commit(catalog_changed)
     except IntegrityError as exc:  # the unique constraint: a second review, maybe a race
         raise AlreadyReviewed() from exc
     return review
@@ -83,6 +86,7 @@ def review_set_status(*, review_id: int, status: str) -> Review:
         review.status = status
         review.save(update_fields=["status", "updated_at"])
         transaction.on_commit(lambda: rating_recompute_request(product_id=review.product_id))
+        transaction.on_commit(catalog_changed)  # the list changes now, the figures shortly
     return review
 
 
@@ -93,6 +97,7 @@ def review_update(*, review_id: int, user, rating: int, title: str, body: str = 
     review.rating, review.title, review.body = rating, title.strip(), body.strip()
     review.save(update_fields=["rating", "title", "body", "updated_at"])
     transaction.on_commit(lambda: rating_recompute_request(product_id=review.product_id))
+    transaction.on_commit(catalog_changed)
     return review
 
 
@@ -102,6 +107,7 @@ def review_delete(*, review_id: int) -> None:
     product_id = review.product_id
     review.delete()
     transaction.on_commit(lambda: rating_recompute_request(product_id=product_id))
+    transaction.on_commit(catalog_changed)
 
 
 # --- Rating figures ---------------------------------------------------------------------

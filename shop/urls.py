@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("shipping.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("reviews.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("cart/", include("cart.urls")),
     path("payments/", include("payments.urls")),
+    path("", include("reviews.urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("catalog.urls")),

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from reviews.api import views
+
+urlpatterns = [
+    path(
+        "products/<int:pk>/reviews/",
+        views.ProductReviewListApi.as_view(),
+        name="api-product-reviews",
+    ),
+    path(
+        "products/<int:pk>/recommendations/",
+        views.ProductRecommendationListApi.as_view(),
+        name="api-product-recommendations",
+    ),
+]
