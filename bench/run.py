@@ -21,9 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import catalog_suite
 import harness
 import orders_suite
+import payments_suite
+import reviews_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
-SUITES = {suite.NAME: suite for suite in (catalog_suite, orders_suite)}
+SUITES = {
+    suite.NAME: suite for suite in (catalog_suite, orders_suite, payments_suite, reviews_suite)
+}
 PRODUCTS = 10_000
 
 
