@@ -135,6 +135,8 @@ def seeded(wsgi_in_test_transaction):
         ProductFactory,
     )
     from orders.tests.factories import place_order
+    from reviews.models import BoughtTogether
+    from reviews.tests.factories import ReviewFactory, buy
     from shipping.tests.factories import ShippingMethodFactory
 
     root = CategoryFactory(slug="root")
@@ -161,6 +163,12 @@ def seeded(wsgi_in_test_transaction):
     # Payments: the second order is paid (a captured sandbox payment, partly refunded), so
     # its payment list carries derived totals; the first stays payable.
     _seed_paid_with_refund(orders[1])
+    # Reviews (before the cart fills up: a paid order takes the whole cart): a published
+    # review to list, a bought-together row to recommend, and a paid order of the first
+    # product, so the user's first review of it is a 201 (later ones a 409).
+    ReviewFactory(product=products[1], author=UserFactory(name="Ada Lovelace"))
+    BoughtTogether.objects.create(product=products[0], other=products[2], orders=2)
+    buy(user=user, product=products[0])
     cart_lines = [
         cart_add_item(user=user, variant_id=variant.pk, quantity=1) for variant in variants[:4]
     ]
