@@ -223,6 +223,7 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
             key=str(form.cleaned_data["idempotency_key"]),
             payload={"provider": provider},
             run=run,
+            external=True,  # the provider is called outside any transaction
         )
     except IdempotencyKeyReused:
         messages.error(request, _("This page was already used to pay. Reload it and try again."))

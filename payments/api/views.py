@@ -95,5 +95,6 @@ class PaymentListCreateApi(APIView):
                 key=key,
                 payload=request.data,
                 run=start,
+                external=True,  # the provider is called outside any transaction
             )
         return Response(body, status=code)

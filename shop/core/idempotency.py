@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shop.core.errors import ConflictError
@@ -33,11 +35,34 @@ def request_fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class IdempotencyKeyInProgress(ConflictError):
+    code = "idempotency_key_in_progress"
+    default_message = _("A request with this Idempotency-Key is still being processed.")
+
+
+# An unfinished key older than this is taken to belong to a process that died mid-call.
+ABANDONED_AFTER = timedelta(minutes=5)
+_IN_PROGRESS = 0
+
+
 def idempotent_call(
-    *, user, scope: str, key: str, payload: Any, run: Callable[[], tuple[int, Any]]
+    *,
+    user,
+    scope: str,
+    key: str,
+    payload: Any,
+    run: Callable[[], tuple[int, Any]],
+    external: bool = False,
 ) -> tuple[int, Any, bool]:
-    """Run `run()` once per (user, scope, key); returns (status, body, replayed)."""
+    """Run `run()` once per (user, scope, key); returns (status, body, replayed).
+
+    `external=True` is for work that calls a payment provider, which must not happen
+    inside a database transaction (STYLE.md section 4): the key is claimed and committed
+    first, `run()` runs with no transaction around it, and its answer is stored after. A
+    retry that arrives meanwhile gets 409 `idempotency_key_in_progress`, as Stripe does."""
     fingerprint = request_fingerprint(payload)
+    if external:
+        return _idempotent_external(user, scope, key, fingerprint, run)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -59,3 +84,34 @@ def idempotent_call(
         record.response_body = body
         record.save(update_fields=["response_status", "response_body"])
         return status, body, False
+
+
+def _idempotent_external(user, scope, key, fingerprint, run) -> tuple[int, Any, bool]:
+    with transaction.atomic():
+        record, created = IdempotencyKey.objects.select_for_update().get_or_create(
+            user=user,
+            scope=scope,
+            key=key,
+            defaults={
+                "request_hash": fingerprint,
+                "response_status": _IN_PROGRESS,
+                "response_body": {},
+            },
+        )
+        if not created:
+            if record.request_hash != fingerprint:
+                raise IdempotencyKeyReused()
+            if record.response_status != _IN_PROGRESS:
+                return record.response_status, record.response_body, True
+            if timezone.now() - record.created_at < ABANDONED_AFTER:
+                raise IdempotencyKeyInProgress()
+            record.created_at = timezone.now()  # taken over from a process that died
+            record.save(update_fields=["created_at"])
+    try:
+        status, body = run()
+    except BaseException:
+        # Nothing to replay: free the key so the client's retry does the work.
+        IdempotencyKey.objects.filter(pk=record.pk, response_status=_IN_PROGRESS).delete()
+        raise
+    IdempotencyKey.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+    return status, body, False
