@@ -28,6 +28,7 @@ from orders import transitions
 from orders.errors import EmptyCart
 from orders.models import Order, OrderEvent, OrderLine
 from shipping.models import ShippingMethod
+from shop.core.tasks import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> O
 
         from orders.tasks import order_confirmation_send_task
 
-        transaction.on_commit(lambda: order_confirmation_send_task.delay(order_id=order.pk))
+        enqueue_on_commit(order_confirmation_send_task, order_id=order.pk)
     return order
 
 
@@ -299,3 +300,14 @@ def order_confirmation_send(*, order_id: int) -> bool:
         # and the task's retry sends it again.
         send_mail(subject, body, None, [order.email])
     return True
+
+
+def order_confirmations_requeue(*, older_than_seconds: int = 300, limit: int = 500) -> int:
+    """Queue again confirmations not sent yet (the broker was down when the order was placed)."""
+    from orders.tasks import order_confirmation_send_task
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pks = Order.objects.filter(
+        confirmation_sent_at__isnull=True, created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:limit]
+    return sum(enqueue(order_confirmation_send_task, order_id=pk) for pk in pks)

@@ -28,3 +28,10 @@ def stock_drift_check_task() -> int:
     for row in drift:
         logger.error("stock drift: %s", row)
     return len(drift)
+
+
+@shared_task
+def order_confirmations_requeue_task() -> int:
+    from orders.services import order_confirmations_requeue
+
+    return order_confirmations_requeue()

@@ -191,6 +191,10 @@ CELERY_BEAT_SCHEDULE = {
     # API.md: unpaid orders are cancelled by a task that runs at least once a minute.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 30.0},
     "stock-drift-check": {"task": "orders.tasks.stock_drift_check_task", "schedule": 60.0 * 60},
+    "order-confirmations-requeue": {
+        "task": "orders.tasks.order_confirmations_requeue_task",
+        "schedule": 5 * 60.0,
+    },
     # Repairs any drift of the rating figures, at night.
     "ratings-recompute-all": {
         "task": "reviews.tasks.product_ratings_recompute_all_task",
@@ -289,6 +293,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Orders and payments both have a `status`; name the enums after their models.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+    },
 }
 
 # --- Logging: everything to stdout, one line per record.

@@ -159,7 +159,11 @@ def test_confirmation_task_is_enqueued_after_commit(
     from orders.tasks import order_confirmation_send_task
 
     enqueued = []
-    monkeypatch.setattr(order_confirmation_send_task, "delay", lambda **kw: enqueued.append(kw))
+    monkeypatch.setattr(
+        order_confirmation_send_task,
+        "apply_async",
+        lambda kwargs, **options: enqueued.append(kwargs),
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         order = place_order(user=UserFactory(), items=[(VariantFactory(), 1)])
     assert enqueued == []  # nothing leaves before the transaction commits
@@ -247,3 +251,27 @@ def test_a_saved_address_snapshots_into_the_order():
     order.refresh_from_db()
     assert (order.ship_line2, order.ship_phone, order.ship_country) == ("Apt 4", "555", "US")
     assert order.ship_city != "Elsewhere"
+
+
+def test_a_broker_outage_never_fails_a_placed_order_and_the_sweeper_sends_the_mail(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from orders.services import order_confirmations_requeue
+    from orders.tasks import order_confirmation_send_task
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(order_confirmation_send_task, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place_order(user=UserFactory(), items=[(VariantFactory(), 1)])
+    assert Order.objects.filter(pk=order.pk, confirmation_sent_at__isnull=True).exists()
+
+    sent = []
+    monkeypatch.setattr(
+        order_confirmation_send_task, "apply_async", lambda kwargs, **o: sent.append(kwargs)
+    )
+    assert order_confirmations_requeue(older_than_seconds=0) == 1
+    order_confirmation_send_task(**sent[0])
+    assert len(mail.outbox) == 1
+    assert order_confirmations_requeue(older_than_seconds=0) == 0
