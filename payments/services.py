@@ -28,6 +28,7 @@ from payments.models import MoneyEvent, Payment, PaymentStatus, Refund, WebhookE
 from payments.providers import provider_get
 from shop.core.errors import PaymentFailed
 from shop.core.money import Money
+from shop.core.tasks import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -123,15 +124,11 @@ def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> We
 
 
 def webhook_event_enqueue(*, event_pk: int) -> bool:
-    """Queue an event for the worker; False (logged) when the broker cannot take it."""
+    """Queue an event for the worker; False (logged) when the broker cannot take it: the
+    event is stored, and the sweeper (webhook_events_requeue) queues it later."""
     from payments.tasks import webhook_event_apply_task
 
-    try:
-        webhook_event_apply_task.apply_async(kwargs={"event_pk": event_pk}, retry=False)
-    except Exception:  # the broker is down: the sweeper will queue it later
-        logger.warning("broker unavailable; webhook event %s waits for the sweeper", event_pk)
-        return False
-    return True
+    return enqueue(webhook_event_apply_task, event_pk=event_pk)
 
 
 def webhook_events_requeue(*, older_than_seconds: int = 30, limit: int = 500) -> int:
@@ -368,12 +365,7 @@ def refund_enqueue(*, refund_pk: int) -> bool:
     an error page. The sweeper (refunds_requeue) queues it once the broker is back."""
     from payments.tasks import refund_execute_task
 
-    try:
-        refund_execute_task.apply_async(kwargs={"refund_id": refund_pk}, retry=False)
-    except Exception:
-        logger.warning("broker unavailable; refund %s waits for the sweeper", refund_pk)
-        return False
-    return True
+    return enqueue(refund_execute_task, refund_id=refund_pk)
 
 
 def refunds_requeue(*, older_than_seconds: int = 60, limit: int = 500) -> int:

@@ -169,7 +169,9 @@ def test_broker_down_webhook_still_answers_200_fast_and_is_applied_once_it_is_ba
     stored = WebhookEvent.objects.get()
     assert stored.status == WebhookEvent.Status.RECEIVED
     # The enqueue was tried (after the commit, inside the request) and failed.
-    assert f"webhook event {stored.pk} waits for the sweeper" in caplog.text
+    assert (
+        f"webhook_event_apply_task({{'event_pk': {stored.pk}}}) left for its sweeper" in caplog.text
+    )
     assert payments_queued() == []  # nothing reached the broker
 
     # Broker back. The beat task leaves events younger than 30 s alone (their own enqueue
