@@ -296,7 +296,8 @@ SPECTACULAR_SETTINGS = {
     # Orders and payments both have a `status`; name the enums after their models.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
-        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "OrderPaymentStatusEnum": "orders.models.PaymentStatus",
+        "PaymentAttemptStatusEnum": "payments.models.PaymentStatus",
     },
 }
 

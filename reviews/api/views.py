@@ -72,20 +72,20 @@ class ProductReviewListApi(AnonymousCacheMixin, ListAPIView):
         return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    operation_id="products_recommendations_list",
-    summary="Products bought with this one",
-    description=(
-        "Up to 12 products that buyers of this product also bought, then the best-rated of "
-        "its category; never the product itself, never inactive or out-of-stock products. "
-        "Not paginated."
-    ),
-    responses={200: ProductListSerializer(many=True), **NOT_FOUND},
-)
 class ProductRecommendationListApi(AnonymousCacheMixin, APIView):
     anonymous_cache_timeout = settings.STOCK_CACHE_TIMEOUT  # cards show stock
     permission_classes = [IsAuthenticatedOrReadOnly]
 
+    @extend_schema(
+        operation_id="products_recommendations_list",
+        summary="Products bought with this one",
+        description=(
+            "Up to 12 products that buyers of this product also bought, then the best-rated of "
+            "its category; never the product itself, never inactive or out-of-stock products. "
+            "Not paginated."
+        ),
+        responses={200: ProductListSerializer(many=True), **NOT_FOUND},
+    )
     def get(self, request, pk: int):
         product = selectors.product_get_for_reviews(pk=pk)
         products = selectors.product_recommendations(product=product)
