@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
 from catalog.services import product_summary_refresh
+from shop.core.pagecache import catalog_changed
 
 _LOCKED_FIELDS = (
     "id",
@@ -77,9 +78,11 @@ def _apply(*, column_deltas: Mapping[str, Mapping[int, int]], variants: Mapping[
         variant.stock_available = variant.stock - variant.reserved
         if was_available != (variant.stock_available > 0):
             crossed_zero.add(variant.product_id)
-    # Cached pages change with a product's stock state (crossing zero, below); the exact
-    # counts on product pages are cached for a few seconds only (STOCK_CACHE_TIMEOUT).
+    # Pages show "in stock" / "out of stock", which changes only when a variant crosses
+    # zero: only then are cached pages made stale. Exact counts (the product API) are
+    # cached for STOCK_CACHE_TIMEOUT seconds instead.
     if crossed_zero:
+        transaction.on_commit(catalog_changed)
         # A product's listed stock state changes only when a variant crosses zero. It is
         # refreshed after commit, in a transaction of its own that locks only products:
         # a stock transaction never holds variant and product locks together, so no lock

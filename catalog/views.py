@@ -129,7 +129,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache(timeout=settings.STOCK_CACHE_TIMEOUT)
+@anonymous_cache  # its stock states change the catalog version (catalog.stock)
 def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get_for_page(slug=slug)
     if request.user.is_authenticated:

@@ -244,8 +244,8 @@ RATING_PRIOR_WEIGHT = env.int("RATING_PRIOR_WEIGHT", default=10)
 # invalidates at once (within CATALOG_VERSION_TTL seconds in every process).
 PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=300)
 CATALOG_VERSION_TTL = env.float("CATALOG_VERSION_TTL", default=1.0)
-# Pages that show exact stock counts are cached this long at most: every sale does not
-# invalidate the whole catalog, only a product's stock state crossing zero does.
+# Answers that show exact stock counts (the product API) are cached this long at most:
+# a sale does not invalidate the whole catalog, only a variant's stock crossing zero does.
 STOCK_CACHE_TIMEOUT = env.int("STOCK_CACHE_TIMEOUT", default=5)
 
 # --- Payment providers and carriers. A provider is offered when its keys are set.

@@ -137,3 +137,23 @@ def test_two_simultaneous_retries_with_one_idempotency_key_place_one_order():
     assert sorted(r[2] for r in results) == [False, True, True]  # one ran, two replayed
     variant.refresh_from_db()
     assert variant.reserved == 2
+
+
+def test_selling_the_last_unit_of_a_variant_makes_cached_product_pages_stale(settings, client):
+    from catalog.tests.factories import ProductFactory
+    from shop.core.pagecache import catalog_version, reset_local_version
+
+    settings.CATALOG_VERSION_TTL = 0
+    product = ProductFactory(variants=2, variants__stock=1)
+    first = product.variants.order_by("pk").first()
+    buyer = UserFactory()
+    cart_add_item(user=buyer, variant_id=first.pk, quantity=1)
+    reset_local_version()
+    before = catalog_version()
+    page = client.get(product.get_absolute_url())
+    assert page.content.decode().count("Out of stock") == 0
+
+    order_place(user=buyer, shipping_method_id=ShippingMethodFactory().pk, address=ADDRESS)
+
+    assert catalog_version() != before  # the other variant still sells: only this one crossed
+    assert "Out of stock" in client.get(product.get_absolute_url()).content.decode()
