@@ -146,22 +146,28 @@ def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> O
                 )
             )
         subtotal = sum((line.line_total_amount for line in lines), start=Decimal("0.00"))
-        order = Order.objects.create(
-            user=user,
-            email=user.email,
-            currency=currency,
-            subtotal_amount=subtotal,
-            shipping_amount=method.price_amount,
-            total_amount=subtotal + method.price_amount,
-            shipping_method=method,
-            shipping_method_name=method.name,
-            ship_full_name=address.full_name,
-            ship_line1=address.line1,
-            ship_line2=address.line2,
-            ship_city=address.city,
-            ship_postal_code=address.postal_code,
-            ship_country=address.country,
-            ship_phone=address.phone,
+        # bulk_create: one INSERT returning the id and the sequence-made number, without
+        # save()'s per-instance signals and field checks on the hot path.
+        (order,) = Order.objects.bulk_create(
+            [
+                Order(
+                    user=user,
+                    email=user.email,
+                    currency=currency,
+                    subtotal_amount=subtotal,
+                    shipping_amount=method.price_amount,
+                    total_amount=subtotal + method.price_amount,
+                    shipping_method=method,
+                    shipping_method_name=method.name,
+                    ship_full_name=address.full_name,
+                    ship_line1=address.line1,
+                    ship_line2=address.line2,
+                    ship_city=address.city,
+                    ship_postal_code=address.postal_code,
+                    ship_country=address.country,
+                    ship_phone=address.phone,
+                )
+            ]
         )
         for line in lines:
             line.order = order
