@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.countries import normalize_country, validate_country
-from cart.models import CartLine
+from cart.services import cart_empty, cart_lines_lock_for_checkout
 from catalog.stock import (
     stock_commit,
     stock_release,
@@ -120,28 +120,26 @@ def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> O
         # Lock order: the cart's lines (with the cart row), then variants in primary-key
         # order (catalog.stock), as every service does. A double-submitted checkout waits
         # here, then finds the cart empty.
-        cart_lines = list(
-            CartLine.objects.select_for_update().filter(cart__user=user).order_by("variant_id")
-        )
-        if not cart_lines:
+        quantities = cart_lines_lock_for_checkout(user=user)
+        if not quantities:
             raise EmptyCart()
-        variants = stock_reserve(quantities={line.variant_id: line.quantity for line in cart_lines})
+        variants = stock_reserve(quantities=quantities)
 
         currency = settings.SHOP_CURRENCY
         lines = []
-        for cart_line in cart_lines:
-            variant = variants[cart_line.variant_id]
+        for variant_id, quantity in sorted(quantities.items()):
+            variant = variants[variant_id]
             lines.append(
                 OrderLine(
-                    variant=variant,
-                    merchant=variant.product.merchant,
-                    product_name=variant.product.name,
+                    variant_id=variant.id,
+                    merchant_id=variant.merchant_id,
+                    product_name=variant.product_name,
                     variant_name=variant.name,
                     sku=variant.sku,
-                    merchant_name=variant.product.merchant.name,
+                    merchant_name=variant.merchant_name,
                     unit_price_amount=variant.price_amount,
-                    quantity=cart_line.quantity,
-                    line_total_amount=variant.price_amount * cart_line.quantity,
+                    quantity=quantity,
+                    line_total_amount=variant.price_amount * quantity,
                     currency=currency,
                 )
             )
@@ -172,7 +170,7 @@ def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> O
         for line in lines:
             line.order = order
         OrderLine.objects.bulk_create(lines)
-        CartLine.objects.filter(cart_id=cart_lines[0].cart_id).delete()
+        cart_empty(user=user)
         _record(order, kind=OrderEvent.Kind.PLACED, by=user)
 
         from orders.tasks import order_confirmation_send_task
