@@ -1,10 +1,8 @@
 """Races with real threads on real PostgreSQL: the claims of the orders issue, proven."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from cart.services import cart_add_item
@@ -16,32 +14,9 @@ from orders.models import Order
 from orders.services import order_place
 from orders.tests.factories import ADDRESS
 from shipping.tests.factories import ShippingMethodFactory
+from shop.core.testing import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(functions):
-    """Start every function at the same moment, each on its own thread and connection;
-    return what each returned or raised."""
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def worker(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as exc:  # the outcome under test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a buyer never finished"
-    return results
 
 
 def test_fifty_buyers_racing_for_ten_units_place_exactly_ten_orders():

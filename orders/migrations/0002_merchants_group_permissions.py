@@ -1,38 +1,11 @@
 """Merchant staff may view the orders holding their lines, and those lines (the admin
 scopes which ones); changes to orders stay with the shop's own staff."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GROUP_NAME = "Merchants"
+from shop.core.migration_ops import grant_group_permissions
+
 PERMISSIONS = ["view_order", "view_orderline"]
-
-
-def add_permissions(apps, schema_editor):
-    app_config = apps.get_app_config("orders")
-    # Permissions are only made in post_migrate; on a fresh database they don't exist yet.
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0, apps=apps, using=schema_editor.connection.alias)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=GROUP_NAME)
-    permissions = Permission.objects.filter(
-        content_type__app_label="orders", codename__in=PERMISSIONS
-    )
-    assert permissions.count() == len(PERMISSIONS), "orders permissions are missing"
-    group.permissions.add(*permissions)
-
-
-def remove_permissions(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group = Group.objects.filter(name=GROUP_NAME).first()
-    if group is not None:
-        group.permissions.remove(
-            *Permission.objects.filter(content_type__app_label="orders", codename__in=PERMISSIONS)
-        )
 
 
 class Migration(migrations.Migration):
@@ -43,4 +16,6 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(add_permissions, remove_permissions)]
+    operations = [
+        grant_group_permissions(group="Merchants", app_label="orders", codenames=PERMISSIONS)
+    ]

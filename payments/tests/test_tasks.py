@@ -2,13 +2,11 @@
 called directly, a broker that is really down, and races on real threads."""
 
 import json
-import threading
 import time
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from catalog.models import Variant
@@ -40,6 +38,7 @@ from payments.tests.support import (
     queued_for,
     refunded_event,
 )
+from shop.core.testing import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,30 +218,6 @@ def test_broker_down_cancelling_a_paid_order_works_and_its_refund_is_swept_up(se
 
 
 # --- Races ------------------------------------------------------------------------------
-
-
-def run_together(functions):
-    """Start every function at once, each on its own thread and database connection;
-    returns what each returned or raised."""
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def worker(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as exc:  # the outcome under test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread never finished"
-    return results
 
 
 def money_consistent(order: Order) -> None:
