@@ -14,27 +14,13 @@ from catalog.admin import ScopedAdminMixin
 from orders import services
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderEvent, OrderLine
+from shop.core.admin import ReadOnlyTabularInline
 
 _MONEY_FIELDS = ["subtotal_amount", "shipping_amount", "total_amount"]
 _TOTALS = _("Totals")
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class OrderLineInline(_ReadOnlyInline):
+class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
     fields = [
         "sku",
@@ -55,7 +41,7 @@ class OrderLineInline(_ReadOnlyInline):
         return queryset.for_merchant_staff(request.user)
 
 
-class OrderEventInline(_ReadOnlyInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
     fields = ["created_at", "kind", "from_status", "to_status", "actor", "note"]
     readonly_fields = fields

@@ -22,32 +22,16 @@ from payments.errors import RefundNotAllowed
 from payments.forms import RefundForm
 from payments.models import MoneyEvent, Payment, Refund, WebhookEvent
 from payments.selectors import payment_list_with_totals, payment_refundable_amount
+from shop.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 
-class _ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _ReadOnlyInline(_ReadOnlyMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-
-class MoneyEventInline(_ReadOnlyInline):
+class MoneyEventInline(ReadOnlyTabularInline):
     model = MoneyEvent
     fields = ["created_at", "kind", "amount", "currency", "source"]
     readonly_fields = fields
 
 
-class RefundInline(_ReadOnlyInline):
+class RefundInline(ReadOnlyTabularInline):
     model = Refund
     fields = [
         "created_at",
@@ -66,7 +50,7 @@ class RefundInline(_ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [MoneyEventInline, RefundInline]
     list_display = [
         "order_number",
@@ -188,7 +172,7 @@ class PaymentAdmin(_ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "amount",
@@ -211,7 +195,7 @@ class RefundAdmin(_ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "provider",
