@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import quote_plus
@@ -115,17 +114,11 @@ def build_targets(url: str) -> list[Target]:
 def query_counts(targets: list[Target], env: dict[str, str]) -> dict[str, dict]:
     """One request per target through Django's test client, every cache cold."""
     first_paths = {target.key: target.paths[0] for target in targets}
-    result = subprocess.run(
-        [harness.PYTHON, str(harness.BENCH_DIR / "query_counts.py"), json.dumps(first_paths)],
-        cwd=harness.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return harness.child_json(
+        [str(harness.BENCH_DIR / "query_counts.py"), json.dumps(first_paths)],
+        env,
+        what="counting queries",
     )
-    if result.returncode != 0:
-        raise BenchError(f"counting queries failed:\n{result.stderr.strip()[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def check_paths(base_url: str, target: Target) -> tuple[list[str], float]:
@@ -157,13 +150,7 @@ def run(options: argparse.Namespace) -> dict:
     # run moves both figures of a ratio alike.
     measured: dict[str, dict] = {}
     with (
-        harness.gunicorn(
-            "minimal_app:application",
-            env=env,
-            config=server,
-            pythonpath=harness.BENCH_DIR,
-            name="minimal Django view",
-        ) as ceiling_url,
+        harness.ceiling_server(env, server) as ceiling_url,
         harness.gunicorn(
             "shop.wsgi:application", env=env, config=server, probe_path="/products/", name="shop"
         ) as shop_url,

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -88,6 +89,18 @@ def query_all(url: str, statement: str, params: Sequence = ()) -> list[tuple]:
         return conn.execute(statement, params).fetchall()
 
 
+def execute(url: str, *statements: tuple[str, Sequence] | str) -> list[list[tuple]]:
+    """Run statements in autocommit mode, each either SQL alone or (SQL, parameters);
+    returns each one's rows (empty when none)."""
+    answers = []
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        for statement in statements:
+            query, params = (statement, None) if isinstance(statement, str) else statement
+            cursor = conn.execute(query, params)
+            answers.append(cursor.fetchall() if cursor.description else [])
+    return answers
+
+
 def _product_count(url: str) -> int:
     try:
         return query_all(url, "SELECT count(*) FROM catalog_product")[0][0]
@@ -95,23 +108,36 @@ def _product_count(url: str) -> int:
         return 0
 
 
-def prepare_database(*, products: int, reseed: bool = False) -> tuple[str, dict[str, str]]:
-    """Create and migrate the bench database and seed it with `products` products, unless
-    it has exactly that many already (a seeded database is reused from run to run).
+def suite_database_url(suffix: str) -> str:
+    """The URL of a suite's own database beside the shared one (`bazaar_bench_<suffix>`),
+    for suites that write what the other suites' figures must not see."""
+    parts = urlsplit(bench_database_url())
+    name = f"{BENCH_DB_NAME}_{suffix}"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
-    Returns its URL and the environment of a production-like process using it."""
-    url = bench_database_url()
-    env = app_environment(url)
+
+def seeded_database_prepare(
+    url: str,
+    env: dict[str, str],
+    *,
+    products: int,
+    reseed: bool = False,
+    collectstatic: bool = True,
+) -> None:
+    """Create and migrate the database at `url` and seed it with `products` products,
+    unless it has exactly that many already (a seeded database is reused from run to run);
+    `env` is the environment of the `manage.py` commands run against it."""
+    name = urlsplit(url).path.lstrip("/")
     existed = database_exists(url)
     if reseed or not existed:
-        log(("recreating" if existed else "creating") + f" database {BENCH_DB_NAME}")
+        log(("recreating" if existed else "creating") + f" database {name}")
         database_create(url, drop_first=existed)
     manage(["migrate", "--noinput"], env, quiet=True)
     count = _product_count(url)
     if count != products:
         if count:
             # An interrupted seed or another size: start again from an empty database.
-            log(f"{count} products, {products} wanted: recreating database {BENCH_DB_NAME}")
+            log(f"{count} products, {products} wanted: recreating database {name}")
             database_create(url, drop_first=True)
             manage(["migrate", "--noinput"], env, quiet=True)
         manage(["seed_demo", "--products", str(products)], env)
@@ -119,8 +145,18 @@ def prepare_database(*, products: int, reseed: bool = False) -> tuple[str, dict[
         if count != products:
             raise BenchError(f"seed_demo made {count} products, {products} were asked for")
     else:
-        log(f"reusing database {BENCH_DB_NAME}: {count} products (--reseed to start over)")
-    manage(["collectstatic", "--noinput"], env, quiet=True)
+        log(f"reusing database {name}: {count} products (--reseed to start over)")
+    if collectstatic:
+        manage(["collectstatic", "--noinput"], env, quiet=True)
+
+
+def prepare_database(*, products: int, reseed: bool = False) -> tuple[str, dict[str, str]]:
+    """The shared bench database, seeded with `products` products (see
+    `seeded_database_prepare`). Returns its URL and the environment of a production-like
+    process using it."""
+    url = bench_database_url()
+    env = app_environment(url)
+    seeded_database_prepare(url, env, products=products, reseed=reseed)
     return url, env
 
 
@@ -175,6 +211,26 @@ def manage(args: Sequence[str], env: dict[str, str], *, quiet: bool = False) -> 
         raise BenchError(f"`manage.py {' '.join(args)}` failed with exit code {result.returncode}")
 
 
+def child_json(
+    args: Sequence[str], env: dict[str, str], *, what: str, timeout: float | None = None
+) -> Any:
+    """Run `python <args>` from the project root with `env` (a suite's Django side, in a
+    child process) and return the JSON of the last line it prints; BenchError with the
+    tail of its stderr, prefixed by "`what` failed", if it exits non-zero."""
+    result = subprocess.run(
+        [PYTHON, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed:\n{result.stderr.strip()[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """How gunicorn serves every app under test: the same for the app and the ceiling."""
@@ -202,14 +258,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a gunicorn we started: TERM to its own process group, then KILL if it lingers."""
+def stop_process_group(process: subprocess.Popen, *, grace: float = 15) -> None:
+    """Stop a process we started in its own session (gunicorn, a Celery worker): TERM to
+    its process group, then KILL if it lingers more than `grace` seconds."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -250,7 +307,21 @@ def gunicorn(
         _wait_until_up(process, base_url + probe_path, name=name)
         yield base_url
     finally:
-        _stop(process)
+        stop_process_group(process)
+
+
+def ceiling_server(
+    env: dict[str, str], config: ServerConfig
+) -> contextlib.AbstractContextManager[str]:
+    """The ceiling every figure is compared with: bench/minimal_app.py's minimal Django
+    view under gunicorn with the same `config` as the shop (see `gunicorn`)."""
+    return gunicorn(
+        "minimal_app:application",
+        env=env,
+        config=config,
+        pythonpath=BENCH_DIR,
+        name="minimal Django view",
+    )
 
 
 def _wait_until_up(process: subprocess.Popen, url: str, *, name: str, timeout: float = 60) -> None:
@@ -276,6 +347,58 @@ def http_get(url: str) -> tuple[int, dict[str, str], bytes]:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+@contextlib.contextmanager
+def celery_worker(
+    env: dict[str, str], *, hostname: str, boot_timeout: float = 60
+) -> Iterator[Path]:
+    """One Celery worker as production runs it (`celery -A shop worker --concurrency=1`,
+    prefork) with `env`, logging to a temporary file; yields that file's path once the
+    worker says it is ready. Always stopped (TERM to its process group, then KILL), and
+    its log removed."""
+    descriptor, log_name = tempfile.mkstemp(prefix="bench-celery-", suffix=".log")
+    log_path = Path(log_name)
+    command = [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "shop",
+        "worker",
+        "--concurrency=1",
+        "--loglevel=INFO",
+        "--hostname",
+        hostname,
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    log(f"starting one Celery worker ({' '.join(command[2:])})")
+    with os.fdopen(descriptor, "wb") as log_file:  # the worker keeps its own copy
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + boot_timeout
+        while " ready." not in log_path.read_text(errors="replace"):
+            if process.poll() is not None:
+                raise BenchError(
+                    f"the Celery worker exited with code {process.returncode}:\n"
+                    + log_path.read_text(errors="replace")[-3000:]
+                )
+            if time.monotonic() > deadline:
+                raise BenchError(f"the Celery worker was not ready within {boot_timeout:.0f} s")
+            time.sleep(0.1)
+        yield log_path
+    finally:
+        stop_process_group(process, grace=20)
+        with contextlib.suppress(OSError):
+            log_path.unlink()
 
 
 # --- Load generator ------------------------------------------------------------------
@@ -334,34 +457,38 @@ def ensure_wrk() -> str:
 
 def wrk_run(base_url: str, paths: Sequence[str], config: LoadConfig, *, seconds: int) -> LoadResult:
     """Load `paths` (in turn, over every connection) for `seconds`; wrk's own numbers."""
-    wrk = ensure_wrk()
     with tempfile.NamedTemporaryFile("w", prefix="bench-wrk-", suffix=".txt") as paths_file:
         paths_file.write("\n".join(paths) + "\n")
         paths_file.flush()
-        return _wrk(wrk, base_url, paths, paths_file.name, config, seconds=seconds)
+        load, _ = wrk_script_run(
+            WRK_SCRIPT, base_url + paths[0], [paths_file.name], config, seconds=seconds
+        )
+        return load
 
 
-def _wrk(
-    wrk: str,
-    base_url: str,
-    paths: Sequence[str],
-    paths_file: str,
+def wrk_script_run(
+    script: Path,
+    url: str,
+    script_args: Sequence[str],
     config: LoadConfig,
     *,
     seconds: int,
-) -> LoadResult:
+) -> tuple[LoadResult, dict]:
+    """Run wrk with a Lua `script` of ours (given `script_args` after `--`) against `url`
+    for `seconds`. The script prints one `BENCH_JSON {...}` line; returns that line read
+    into a LoadResult, and the line's raw data (for figures of a script's own)."""
     command = [
-        wrk,
+        ensure_wrk(),
         f"-t{config.threads}",
         f"-c{config.connections}",
         f"-d{seconds}s",
         "--timeout",
         "10s",
         "-s",
-        str(WRK_SCRIPT),
-        base_url + paths[0],
+        str(script),
+        url,
         "--",
-        paths_file,
+        *script_args,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -373,8 +500,7 @@ def _wrk(
     else:
         raise BenchError(f"wrk printed no result line:\n{result.stdout}\n{result.stderr}")
     duration_s = data["duration_us"] / 1e6
-    errors = {name: count for name, count in data["errors"].items() if count}
-    return LoadResult(
+    load = LoadResult(
         requests=data["requests"],
         duration_s=duration_s,
         rps=data["requests"] / duration_s if duration_s else 0.0,
@@ -382,8 +508,9 @@ def _wrk(
         p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
         bytes_per_response=data["bytes"] // data["requests"] if data["requests"] else 0,
-        errors=errors,
+        errors={name: count for name, count in data["errors"].items() if count},
     )
+    return load, data
 
 
 def wrk_measure(base_url: str, paths: Sequence[str], config: LoadConfig) -> LoadResult:

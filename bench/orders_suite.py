@@ -25,7 +25,7 @@ import shutil
 import statistics
 import subprocess
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import harness
 import orders_workers
@@ -70,52 +70,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --- The database ----------------------------------------------------------------------
 
 
-def _database_url() -> str:
+def prepare_database(*, products: int, reseed: bool) -> tuple[str, dict[str, str]]:
     """The orders suite's own database beside the shared bench database: it truncates
     orders and rewrites stock, which the catalog suite's figures must not see."""
-    parts = urlsplit(harness.bench_database_url())
-    name = f"{harness.BENCH_DB_NAME}_orders"
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def prepare_database(*, products: int, reseed: bool) -> tuple[str, dict[str, str]]:
-    url = _database_url()
-    name = urlsplit(url).path.lstrip("/")
+    url = harness.suite_database_url("orders")
     env = harness.app_environment(url)
     env.update({"REDIS_URL": ORDERS_REDIS_URL, "CACHE_KEY_PREFIX": ORDERS_CACHE_PREFIX})
-    existed = harness.database_exists(url)
-    if reseed or not existed:
-        log(("recreating" if existed else "creating") + f" database {name}")
-        harness.database_create(url, drop_first=existed)
-    harness.manage(["migrate", "--noinput"], env, quiet=True)
-    count = harness.query_all(url, "SELECT count(*) FROM catalog_product")[0][0]
-    if count != products:
-        if count:
-            log(f"{count} products, {products} wanted: recreating database {name}")
-            harness.database_create(url, drop_first=True)
-            harness.manage(["migrate", "--noinput"], env, quiet=True)
-        harness.manage(["seed_demo", "--products", str(products)], env)
-    else:
-        log(f"reusing database {name}: {count} products (--reseed to start over)")
+    harness.seeded_database_prepare(url, env, products=products, reseed=reseed, collectstatic=False)
     return url, env
-
-
-def _execute(url: str, *statements: tuple[str, list] | str) -> list[list[tuple]]:
-    """Run statements in autocommit mode; returns each one's rows (empty when none)."""
-    import psycopg
-
-    answers = []
-    with psycopg.connect(harness._conninfo(url), autocommit=True) as conn:
-        for statement in statements:
-            sql, params = (statement, []) if isinstance(statement, str) else statement
-            cursor = conn.execute(sql, params)
-            answers.append(cursor.fetchall() if cursor.description else [])
-    return answers
 
 
 def reset(url: str) -> None:
     """Forget every order and cart and every reservation: the books start balanced."""
-    _execute(
+    harness.execute(
         url,
         "TRUNCATE orders_orderevent, orders_orderline, orders_order, cart_cartline, cart_cart,"
         " core_idempotencykey CASCADE",
@@ -130,7 +97,7 @@ def choose_variants(url: str) -> tuple[list[int], tuple[int, int], int]:
     """The 10,000 buyable variants of lowest id (the pool), the id span they cover (which
     pgbench draws from), and a hot variant outside it. Every variant of the span gets ample
     stock, so neither the service nor pgbench ever runs short on the pool."""
-    rows = _execute(
+    rows = harness.execute(
         url,
         (
             """
@@ -145,7 +112,7 @@ def choose_variants(url: str) -> tuple[list[int], tuple[int, int], int]:
         raise BenchError(f"the orders bench database has {len(ids)} buyable variants")
     pool, hot = ids[:POOL_SIZE], ids[POOL_SIZE]
     span = (pool[0], pool[-1])
-    missing = _execute(
+    missing = harness.execute(
         url,
         (
             "SELECT %s - count(*) FROM catalog_variant WHERE id BETWEEN %s AND %s",
@@ -154,7 +121,7 @@ def choose_variants(url: str) -> tuple[list[int], tuple[int, int], int]:
     )[0][0][0]
     if missing:
         raise BenchError(f"{missing} variant ids are missing in {span}: --reseed the database")
-    _execute(
+    harness.execute(
         url,
         (
             "UPDATE catalog_variant SET stock = %s WHERE id BETWEEN %s AND %s",
@@ -165,7 +132,7 @@ def choose_variants(url: str) -> tuple[list[int], tuple[int, int], int]:
 
 
 def shipping_method(url: str) -> int:
-    rows = _execute(
+    rows = harness.execute(
         url,
         "SELECT id FROM shipping_shippingmethod WHERE is_active AND countries = '{}' ORDER BY id",
     )[0]
@@ -177,7 +144,7 @@ def shipping_method(url: str) -> int:
 def buyers_create(url: str, label: str, variant_ids: list[int]) -> list[int]:
     """One buyer per variant given, each with a cart holding one unit of it; ids ascending
     and contiguous (one INSERT), so pgbench can draw buyers from a range."""
-    users = _execute(
+    users = harness.execute(
         url,
         (
             f"""
@@ -191,7 +158,7 @@ def buyers_create(url: str, label: str, variant_ids: list[int]) -> list[int]:
         ),
     )[0]
     user_ids = sorted(row[0] for row in users)
-    _execute(
+    harness.execute(
         url,
         (
             """
@@ -422,7 +389,9 @@ def run(options: argparse.Namespace) -> dict:
         ("contended", lambda n: [hot] * n, (hot, hot)),
     ):
         reset(url)
-        _execute(url, ("UPDATE catalog_variant SET stock = %s WHERE id = %s", [AMPLE_STOCK, hot]))
+        harness.execute(
+            url, ("UPDATE catalog_variant SET stock = %s WHERE id = %s", [AMPLE_STOCK, hot])
+        )
         buyers = buyers_create(url, key, variants_of_buyers(buyer_count))
         pgbench_buyers = buyers_create(url, f"{key}-pgbench", variants_of_buyers(buyer_count))
         warmups = warmup_buyers(key)
@@ -451,7 +420,7 @@ def run(options: argparse.Namespace) -> dict:
 
     reset(url)
     stock = options.hot_stock
-    _execute(url, ("UPDATE catalog_variant SET stock = %s WHERE id = %s", [stock, hot]))
+    harness.execute(url, ("UPDATE catalog_variant SET stock = %s WHERE id = %s", [stock, hot]))
     buyers = buyers_create(url, "sellout", [hot] * (2 * stock))
     log(f"sell-out: {2 * stock} buyers for {stock} units of variant {hot}")
     measured = service_run(

@@ -19,23 +19,20 @@ suite itself only speaks HTTP, SQL and Redis.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -77,12 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --- The database ----------------------------------------------------------------------
 
 
-def _database_url() -> str:
-    parts = urlsplit(harness.bench_database_url())
-    name = f"{harness.BENCH_DB_NAME}_payments"
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
 def environment(url: str) -> dict[str, str]:
     env = harness.app_environment(url)
     env.update(
@@ -99,7 +90,7 @@ def environment(url: str) -> dict[str, str]:
 def prepare_database() -> tuple[str, dict[str, str]]:
     """Its own small database: a product, a shipping method, a buyer. Orders and
     payments are truncated before every run, so nothing depends on an earlier one."""
-    url = _database_url()
+    url = harness.suite_database_url("payments")
     env = environment(url)
     if not harness.database_exists(url):
         log(f"creating database {urlsplit(url).path.lstrip('/')}")
@@ -109,19 +100,8 @@ def prepare_database() -> tuple[str, dict[str, str]]:
     return url, env
 
 
-def _execute(url: str, *statements: str) -> list[list[tuple]]:
-    import psycopg
-
-    answers = []
-    with psycopg.connect(harness._conninfo(url), autocommit=True) as conn:
-        for statement in statements:
-            cursor = conn.execute(statement)
-            answers.append(cursor.fetchall() if cursor.description else [])
-    return answers
-
-
 def reset(url: str) -> None:
-    _execute(
+    harness.execute(
         url,
         "TRUNCATE payments_moneyevent, payments_refund, payments_webhookevent,"
         " payments_payment, orders_orderevent, orders_orderline, orders_order,"
@@ -192,46 +172,18 @@ def write_bodies(path: Path, count: int, run: str) -> None:
 
 def wrk_intake(base_url: str, config: harness.LoadConfig, *, seconds: int, run: str) -> dict:
     """POST distinct signed events for `seconds`; wrk's figures plus wrap-arounds."""
-    wrk = harness.ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         bodies = Path(tmp) / "bodies.tsv"
         write_bodies(bodies, BODIES_PER_SECOND * max(seconds, 1), run)
-        command = [
-            wrk,
-            f"-t{config.threads}",
-            f"-c{config.connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(WRK_SCRIPT),
+        load, data = harness.wrk_script_run(
+            WRK_SCRIPT,
             base_url + WEBHOOK_PATH,
-            "--",
-            str(bodies),
-            str(config.threads),
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BenchError(f"wrk failed ({result.returncode}): {result.stderr.strip()}")
-    for line in result.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            data = json.loads(line.removeprefix("BENCH_JSON "))
-            break
-    else:
-        raise BenchError(f"wrk printed no result line:\n{result.stdout}\n{result.stderr}")
-    duration_s = data["duration_us"] / 1e6
-    errors = {name: count for name, count in data["errors"].items() if count}
-    load = harness.LoadResult(
-        requests=data["requests"],
-        duration_s=duration_s,
-        rps=data["requests"] / duration_s if duration_s else 0.0,
-        p50_ms=data["p50_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000,
-        bytes_per_response=data["bytes"] // data["requests"] if data["requests"] else 0,
-        errors=errors,
-    )
-    accepted = load.requests - errors.get("status", 0)
+            [str(bodies), str(config.threads)],
+            config,
+            seconds=seconds,
+        )
+    duration_s = load.duration_s
+    accepted = load.requests - load.errors.get("status", 0)
     return {
         "load": load,
         "accepted": accepted,
@@ -250,7 +202,7 @@ def settled_counts(url: str, *, timeout: float = 15.0) -> tuple[int, int]:
     last = None
     while True:
         counts = (
-            _execute(url, "SELECT count(*) FROM payments_webhookevent")[0][0][0],
+            harness.execute(url, "SELECT count(*) FROM payments_webhookevent")[0][0][0],
             queue_length(),
         )
         if counts == last or time.monotonic() > deadline:
@@ -265,17 +217,9 @@ def settled_counts(url: str, *, timeout: float = 15.0) -> tuple[int, int]:
 def django_prepare(env: dict[str, str], count: int) -> list[dict]:
     """In a child with the bench environment: `count` orders of one buyer, each with a
     pending sandbox payment, placed and started through the shop's services."""
-    result = subprocess.run(
-        [harness.PYTHON, str(Path(__file__).resolve()), "prepare", str(count)],
-        cwd=harness.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return harness.child_json(
+        [str(Path(__file__).resolve()), "prepare", str(count)], env, what="preparing the orders"
     )
-    if result.returncode != 0:
-        raise BenchError(f"preparing the orders failed:\n{result.stderr.strip()[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _child_prepare(count: int) -> None:
@@ -342,61 +286,6 @@ def _child_prepare(count: int) -> None:
     print(json.dumps(prepared))
 
 
-# --- The Celery worker ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def celery_worker(env: dict[str, str]):
-    """One worker as production runs it (`celery -A shop worker --concurrency=1`, prefork),
-    logging to a temporary file; always stopped (TERM to its process group, then KILL)."""
-    with tempfile.NamedTemporaryFile(prefix="bench-celery-", suffix=".log") as log_file:
-        command = [
-            harness.PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "shop",
-            "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--hostname",
-            f"bench-payments-{secrets.token_hex(4)}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ]
-        log("starting one Celery worker: celery -A shop worker --concurrency=1")
-        process = subprocess.Popen(
-            command,
-            cwd=harness.ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while b" ready." not in Path(log_file.name).read_bytes():
-                if process.poll() is not None:
-                    raise BenchError(
-                        f"the Celery worker exited ({process.returncode}):\n"
-                        + Path(log_file.name).read_text(errors="replace")[-3000:]
-                    )
-                if time.monotonic() > deadline:
-                    raise BenchError("the Celery worker was not ready within 60 s")
-                time.sleep(0.1)
-            yield process
-        finally:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=5)
-
-
 # --- End to end ------------------------------------------------------------------------------
 
 
@@ -456,7 +345,7 @@ def wait_paid(url: str, order_ids: list[int], *, timeout: float) -> None:
     ids = ",".join(str(pk) for pk in order_ids)
     deadline = time.monotonic() + timeout
     while True:
-        done = _execute(
+        done = harness.execute(
             url,
             f"SELECT count(*) FROM orders_order WHERE id IN ({ids}) AND paid_at IS NOT NULL",
         )[0][0][0]
@@ -483,7 +372,7 @@ def e2e_run(
     order_ids = [item["order_id"] for item in measured]
     wait_paid(url, order_ids, timeout=PAID_TIMEOUT)
     ids = ",".join(str(pk) for pk in order_ids)
-    rows = _execute(
+    rows = harness.execute(
         url,
         f"""
         SELECT o.id, extract(epoch FROM o.paid_at), o.status, p.status,
@@ -555,13 +444,7 @@ def run(options: argparse.Namespace) -> dict:
     e2e: dict = {}
     try:
         with (
-            harness.gunicorn(
-                "minimal_app:application",
-                env=env,
-                config=server,
-                pythonpath=harness.BENCH_DIR,
-                name="minimal Django view",
-            ) as ceiling_url,
+            harness.ceiling_server(env, server) as ceiling_url,
             harness.gunicorn(
                 "shop.wsgi:application",
                 env=env,
@@ -585,7 +468,7 @@ def run(options: argparse.Namespace) -> dict:
             reset(url)
             redis_reset()
 
-            with celery_worker(env):
+            with harness.celery_worker(env, hostname=f"bench-payments-{secrets.token_hex(4)}@%h"):
                 for key, rate in (("steady", options.payment_rate), ("burst", None)):
                     label = f"{rate:g}/s" if rate else "all at once"
                     log(f"end to end ({key}): {options.payment_orders} orders, POSTs {label}")

@@ -21,11 +21,8 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,7 +30,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
@@ -83,34 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --- Database and Redis ------------------------------------------------------------------
 
 
-def _database_url() -> str:
-    parts = urlsplit(harness.bench_database_url())
-    name = f"{harness.BENCH_DB_NAME}_reviews"
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
 def prepare_database(*, products: int, reseed: bool) -> tuple[str, dict[str, str]]:
     """The suite's own database, seeded like the catalog's (it writes reviews, orders and
     users, which the other suites' figures must not see), reused from run to run."""
-    url = _database_url()
-    name = urlsplit(url).path.lstrip("/")
+    url = harness.suite_database_url("reviews")
     env = harness.app_environment(url)
     env.update({"REDIS_URL": REVIEWS_REDIS_URL, "CACHE_KEY_PREFIX": REVIEWS_CACHE_PREFIX})
-    existed = harness.database_exists(url)
-    if reseed or not existed:
-        log(("recreating" if existed else "creating") + f" database {name}")
-        harness.database_create(url, drop_first=existed)
-    harness.manage(["migrate", "--noinput"], env, quiet=True)
-    count = harness.query_all(url, "SELECT count(*) FROM catalog_product")[0][0]
-    if count != products:
-        if count:
-            log(f"{count} products, {products} wanted: recreating database {name}")
-            harness.database_create(url, drop_first=True)
-            harness.manage(["migrate", "--noinput"], env, quiet=True)
-        harness.manage(["seed_demo", "--products", str(products)], env)
-    else:
-        log(f"reusing database {name}: {count} products (--reseed to start over)")
-    harness.manage(["collectstatic", "--noinput"], env, quiet=True)
+    harness.seeded_database_prepare(url, env, products=products, reseed=reseed)
     return url, env
 
 
@@ -160,60 +135,12 @@ def queue_idle(product_ids: list[int]) -> bool:
 
 @contextlib.contextmanager
 def celery_worker(env: dict[str, str]):
-    """One `celery -A shop worker --concurrency=1` (prefork, as deployed) on the suite's
-    database and Redis; always stopped (TERM to its process group, then KILL)."""
+    """One Celery worker on the suite's database and Redis (see `harness.celery_worker`),
+    started once the broker holds no task of an earlier run."""
     broker_clear()
     name = f"bench-reviews-{uuid.uuid4().hex[:8]}@%h"
-    descriptor, log_name = tempfile.mkstemp(prefix="bench-celery-", suffix=".log")
-    log_path = Path(log_name)
-    command = [
-        harness.PYTHON,
-        "-m",
-        "celery",
-        "-A",
-        "shop",
-        "worker",
-        "--concurrency=1",
-        "--loglevel=INFO",
-        "--hostname",
-        name,
-        "--without-mingle",
-        "--without-gossip",
-    ]
-    log(f"starting a Celery worker ({' '.join(command[2:])})")
-    with os.fdopen(descriptor, "wb") as log_file:  # the worker keeps its own copy
-        process = subprocess.Popen(
-            command,
-            cwd=harness.ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + WORKER_BOOT_TIMEOUT
-        while " ready." not in log_path.read_text(errors="replace"):
-            if process.poll() is not None:
-                raise BenchError(
-                    f"the Celery worker exited with code {process.returncode}:\n"
-                    + log_path.read_text(errors="replace")[-3000:]
-                )
-            if time.monotonic() > deadline:
-                raise BenchError(f"the Celery worker was not ready in {WORKER_BOOT_TIMEOUT:.0f} s")
-            time.sleep(0.2)
+    with harness.celery_worker(env, hostname=name, boot_timeout=WORKER_BOOT_TIMEOUT) as log_path:
         yield log_path
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        with contextlib.suppress(OSError):
-            log_path.unlink()
 
 
 # --- Figures -----------------------------------------------------------------------------
@@ -355,18 +282,12 @@ def latency_via_api(url: str, base_url: str, setup: dict) -> list[dict]:
 
 
 def django_side(command: str, env: dict[str, str], payload: dict, *, timeout=900) -> dict:
-    result = subprocess.run(
-        [harness.PYTHON, str(Path(__file__).resolve()), command, json.dumps(payload)],
-        cwd=harness.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return harness.child_json(
+        [str(Path(__file__).resolve()), command, json.dumps(payload)],
+        env,
+        what=f"`{command}`",
         timeout=timeout,
-        check=False,
     )
-    if result.returncode != 0:
-        raise BenchError(f"`{command}` failed:\n{result.stderr.strip()[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _setup(payload: dict) -> dict:
@@ -621,13 +542,7 @@ def _run(options, url, env, page_target, slugs, server, load) -> dict:
 
         counts = catalog_suite.query_counts([page_target], env)
         harness.redis_clear_prefix(REVIEWS_REDIS_URL, REVIEWS_CACHE_PREFIX)
-        with harness.gunicorn(
-            "minimal_app:application",
-            env=env,
-            config=server,
-            pythonpath=harness.BENCH_DIR,
-            name="minimal Django view",
-        ) as ceiling_url:
+        with harness.ceiling_server(env, server) as ceiling_url:
             failing, _ = catalog_suite.check_paths(shop_url, page_target)
             if failing:
                 raise BenchError("product pages not 200: " + "; ".join(failing[:3]))
