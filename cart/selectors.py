@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from cart.errors import CartLineNotFound
-from cart.models import Cart, CartLine
+from cart.models import CartLine
 from catalog.models import Variant
 
 
@@ -93,10 +93,6 @@ def cart_count_for_user(*, user) -> int:
     from django.db.models import Sum
 
     return CartLine.objects.filter(cart__user=user).aggregate(n=Sum("quantity"))["n"] or 0
-
-
-def cart_exists_for_user(*, user) -> bool:
-    return Cart.objects.filter(user=user).exists()
 
 
 def variant_product_url(*, variant_id: int) -> str | None:

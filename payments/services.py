@@ -433,10 +433,6 @@ def _pending_refunds(payment: Payment) -> Decimal:
     ] or Decimal("0.00")
 
 
-def payment_list_for_order(*, order: Order) -> list[Payment]:
-    return list(order.payments.order_by("created_at", "id"))
-
-
 def webhook_event_mark_failed(*, event_pk: int, error: str) -> None:
     """An event that kept failing: visible in admin, where staff can re-apply it."""
     WebhookEvent.objects.filter(pk=event_pk, status=WebhookEvent.Status.RECEIVED).update(

@@ -31,6 +31,13 @@ _PENDING_KEY = "reviews:recompute-pending:{}"
 RECOMPUTATIONS_KEY = "reviews:recomputations"  # a counter, for the bench and for ops
 
 
+def _on_commit_reviews_changed(*, product_id: int) -> None:
+    """Once committed: cached pages and API answers show the review list as it is now (not
+    waiting for the figures), and the product's figures follow (a coalesced recomputation)."""
+    transaction.on_commit(lambda: rating_recompute_request(product_id=product_id))
+    transaction.on_commit(catalog_changed)
+
+
 def review_can_write(*, user, product_id: int) -> bool:
     return OrderLine.objects.filter(
         order__user=user, order__status__in=PAID_STATUSES, variant__product_id=product_id
@@ -67,10 +74,7 @@ def review_create(*, user, product: Product, rating: int, title: str, body: str 
                 body=body.strip(),
                 status=status,
             )
-            transaction.on_commit(lambda: rating_recompute_request(product_id=product.pk))
-            # The review list shows it before the figures are recomputed: cached pages and
-            # API answers must not wait for that.
-            transaction.on_commit(catalog_changed)
+            _on_commit_reviews_changed(product_id=product.pk)
     except IntegrityError as exc:  # the unique constraint: a second review, maybe a race
         raise AlreadyReviewed() from exc
     return review
@@ -85,8 +89,7 @@ def review_set_status(*, review_id: int, status: str) -> Review:
     if review.status != status:
         review.status = status
         review.save(update_fields=["status", "updated_at"])
-        transaction.on_commit(lambda: rating_recompute_request(product_id=review.product_id))
-        transaction.on_commit(catalog_changed)  # the list changes now, the figures shortly
+        _on_commit_reviews_changed(product_id=review.product_id)
     return review
 
 
@@ -96,8 +99,7 @@ def review_update(*, review_id: int, user, rating: int, title: str, body: str = 
     review = Review.objects.select_for_update().get(pk=review_id, author=user)
     review.rating, review.title, review.body = rating, title.strip(), body.strip()
     review.save(update_fields=["rating", "title", "body", "updated_at"])
-    transaction.on_commit(lambda: rating_recompute_request(product_id=review.product_id))
-    transaction.on_commit(catalog_changed)
+    _on_commit_reviews_changed(product_id=review.product_id)
     return review
 
 
@@ -106,8 +108,7 @@ def review_delete(*, review_id: int) -> None:
     review = Review.objects.select_for_update().get(pk=review_id)
     product_id = review.product_id
     review.delete()
-    transaction.on_commit(lambda: rating_recompute_request(product_id=product_id))
-    transaction.on_commit(catalog_changed)
+    _on_commit_reviews_changed(product_id=product_id)
 
 
 # --- Rating figures ---------------------------------------------------------------------
