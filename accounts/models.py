@@ -5,7 +5,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.countries import validate_country
+from shop.core.countries import validate_country
 from shop.core.models import BaseModel
 
 

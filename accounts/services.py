@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.countries import normalize_country
 from accounts.errors import InvalidCredentials
 from accounts.models import Address, User
+from shop.core.countries import normalize_country
 from shop.core.errors import ThrottledError
 
 _EMAIL_TAKEN = _("A user with this email address already exists.")

@@ -8,10 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.countries import COUNTRY_CODES
 from accounts.models import Address
 from orders.services import ShippingAddress
 from shipping.models import ShippingMethod
+from shop.core.countries import COUNTRY_CODES
 
 NEW_ADDRESS = "new"
 _REQUIRED_FOR_NEW = ("full_name", "line1", "city", "postal_code", "country")

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.countries import normalize_country, validate_country
 from shipping.models import ShippingMethod
+from shop.core.countries import normalize_country, validate_country
 
 
 class ShippingMethodAdminForm(forms.ModelForm):

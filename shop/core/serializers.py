@@ -47,7 +47,7 @@ class CountryField(serializers.ChoiceField):
     """An ISO 3166-1 alpha-2 code; lower case is accepted and stored upper case."""
 
     def __init__(self, **kwargs):
-        from accounts.countries import COUNTRY_CODES
+        from shop.core.countries import COUNTRY_CODES
 
         kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 code such as `US`.")
         super().__init__(choices=sorted(COUNTRY_CODES), **kwargs)
