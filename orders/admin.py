@@ -6,13 +6,10 @@ order answers 404, like one that does not exist (catalog.admin.ScopedAdminMixin)
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from catalog.admin import ScopedAdminMixin
-from orders import services
-from orders.errors import InvalidTransition
 from orders.models import Order, OrderEvent, OrderLine
 from shop.core.admin import ReadOnlyTabularInline
 
@@ -50,8 +47,10 @@ class OrderEventInline(ReadOnlyTabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
-@admin.register(Order)
 class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The order pages of the admin: what they show and to whom. Registered by backoffice,
+    which adds the actions that need the floors above orders (cancel with a refund)."""
+
     inlines = [OrderLineInline, OrderEventInline]
     list_display = [
         "number",
@@ -67,7 +66,6 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    actions = ["cancel_selected"]
     fieldsets = [
         (None, {"fields": ["number", "email", "status", "payment_status", "fulfilment_status"]}),
         (_TOTALS, {"fields": [*_MONEY_FIELDS, "currency"]}),
@@ -124,30 +122,3 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("total"), ordering="total_amount")
     def total(self, obj: Order) -> str:
         return f"{obj.total_amount} {obj.currency}"
-
-    @admin.action(description=_("Cancel selected orders"), permissions=["change"])
-    def cancel_selected(self, request, queryset):
-        cancelled, refused = 0, []
-        for order in queryset.order_by("pk"):
-            try:
-                services.order_cancel(
-                    order_id=order.pk, by=request.user, reason=str(_("Cancelled in the admin."))
-                )
-            except InvalidTransition:
-                refused.append(order.number)
-            else:
-                cancelled += 1
-        if cancelled:
-            self.message_user(
-                request,
-                ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", cancelled)
-                % {"count": cancelled},
-                messages.SUCCESS,
-            )
-        if refused:
-            self.message_user(
-                request,
-                _("Not cancellable in their current state: %(numbers)s")
-                % {"numbers": ", ".join(refused)},
-                messages.WARNING,
-            )

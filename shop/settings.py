@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "reviews",
+    "storefront",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,6 @@
-"""Checkout and order pages. Everything here is personal: login required, never cached."""
+"""Checkout and order pages: the cart, the address book and shipping methods feed checkout;
+the order page shows the order with its payments. Everything here is personal: login
+required, never cached."""
 
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ from orders.forms import NEW_ADDRESS, CheckoutAddressForm, CheckoutPlaceForm
 from orders.models import Order
 from orders.services import ShippingAddress
 from payments import selectors as payment_selectors
-from payments import services as payment_services
 from payments.forms import PaymentStartForm
+from payments.services.cancel import order_cancel
+from payments.services.start import payment_start
 from shipping.selectors import shipping_method_list
 from shop.core.errors import DomainError
 from shop.core.idempotency import IdempotencyKeyReused, idempotent_call
@@ -213,7 +216,7 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
     provider = form.cleaned_data["provider"]
 
     def run() -> tuple[int, dict]:
-        payment = payment_services.payment_start(order=order, provider_name=provider)
+        payment = payment_start(order=order, provider_name=provider)
         return 201, {"redirect_url": payment.redirect_url, "client_secret": payment.client_secret}
 
     try:
@@ -248,7 +251,7 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
 def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
     order = get_object_or_404(selectors.order_list_for_customer(user=request.user), number=number)
     try:
-        services.order_cancel(order_id=order.pk, by=request.user)
+        order_cancel(order_id=order.pk, by=request.user)
     except InvalidTransition as exc:
         messages.error(request, str(exc.message))
     else:

@@ -1,4 +1,5 @@
-"""The product page's review form posts here; the page itself is catalog's."""
+"""The product page's review form posts here; on bad input the product page is rendered
+again with the form and its errors."""
 
 from __future__ import annotations
 
@@ -16,14 +17,13 @@ from reviews import services
 from reviews.forms import ReviewForm
 from reviews.models import Review
 from shop.core.errors import DomainError
+from storefront.views.catalog import product_detail_render
 
 
 @login_required
 @require_POST
 @never_cache
 def review_create_view(request: HttpRequest, slug: str) -> HttpResponse:
-    from catalog.views import product_detail_render
-
     product = product_get_for_page(slug=slug)
     form = ReviewForm(request.POST)
     if form.is_valid():

@@ -118,8 +118,8 @@ def test_seeded_merchant_staff_manages_only_their_merchants_products(client):
 
 @pytest.mark.django_db
 def test_seeded_shipping_methods_together_ship_to_every_country():
-    from accounts.countries import COUNTRY_CODES
     from shipping.models import ShippingMethod
+    from shop.core.countries import COUNTRY_CODES
 
     call_command("seed_demo", products=0, verbosity=0)
 

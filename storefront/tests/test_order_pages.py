@@ -18,8 +18,8 @@ from catalog.models import Variant
 from catalog.tests.factories import VariantFactory
 from orders.models import Order, OrderEvent
 from orders.tests.factories import place_order
-from orders.views import SESSION_ADDRESS
 from shipping.tests.factories import ShippingMethodFactory
+from storefront.views.orders import SESSION_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
