@@ -235,7 +235,8 @@ def _child_prepare(count: int) -> None:
     from catalog.models import Category, Merchant, Product, Variant
     from catalog.services import product_summary_refresh
     from orders.services import ShippingAddress, order_place
-    from payments.services import payment_start, sandbox_event_build
+    from payments.providers.sandbox import sandbox_event_build
+    from payments.services.start import payment_start
     from shipping.models import ShippingMethod
 
     name = "Bench Payments Lamp"

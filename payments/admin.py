@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,11 +16,12 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from payments import services
 from payments.errors import RefundNotAllowed
 from payments.forms import RefundForm
 from payments.models import MoneyEvent, Payment, Refund, WebhookEvent
 from payments.selectors import payment_list_with_totals, payment_refundable_amount
+from payments.services.refunds import refund_partial
+from payments.services.webhooks import webhook_event_reapply
 from shop.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 
@@ -149,16 +149,14 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def _refund(self, request, payment: Payment, form: RefundForm) -> bool:
         amount = form.cleaned_data["refund_amount"]
         try:
-            with transaction.atomic():
-                locked = Payment.objects.select_for_update().get(pk=payment.pk)
-                refund = services.refund_request(
-                    payment=locked,
-                    amount=amount,
-                    # One key per rendered form: a double submit refunds once.
-                    key=f"admin-refund-{form.cleaned_data['idempotency_key']}",
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                )
+            refund = refund_partial(
+                payment_id=payment.pk,
+                amount=amount,
+                # One key per rendered form: a double submit refunds once.
+                key=f"admin-refund-{form.cleaned_data['idempotency_key']}",
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
         except RefundNotAllowed as exc:
             form.add_error(None, str(exc.message))
             return False
@@ -224,7 +222,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Re-apply selected events"), permissions=["reapply"])
     def reapply_selected(self, request, queryset):
         queued = sum(
-            services.webhook_event_reapply(event_pk=pk)
+            webhook_event_reapply(event_pk=pk)
             for pk in queryset.order_by("pk").values_list("pk", flat=True)
         )
         skipped = queryset.count() - queued

@@ -3,6 +3,7 @@ amounts are derived from the append-only money events in the same query."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
@@ -32,14 +33,47 @@ def payment_list_for_order(*, order: Order) -> QuerySet[Payment]:
     return payment_list_with_totals().filter(order=order).order_by("created_at", "id")
 
 
+@dataclass(frozen=True)
+class PaymentTotals:
+    captured: Decimal
+    refunded: Decimal
+
+
+def payment_totals(*, payment: Payment) -> PaymentTotals:
+    """Captured and refunded amounts, derived from the append-only money events."""
+    sums = {
+        row["kind"]: row["total"]
+        for row in payment.money_events.values("kind").annotate(total=Sum("amount"))
+    }
+    return PaymentTotals(
+        captured=sums.get(MoneyEvent.Kind.CAPTURE, Decimal("0.00")),
+        refunded=sums.get(MoneyEvent.Kind.REFUND, Decimal("0.00")),
+    )
+
+
 def payment_refundable_amount(*, payment: Payment) -> Decimal:
     """What a new refund may still take: captured, less refunded, less refunds in flight.
 
-    `payment` comes from payment_list_with_totals (its annotations are used)."""
+    The one definition the refund services (under the payment's lock) and the admin's
+    refund form use."""
+    totals = payment_totals(payment=payment)
     pending = payment.refunds.filter(status=Refund.Status.PENDING).aggregate(total=Sum("amount"))[
         "total"
     ] or Decimal("0.00")
-    return max(payment.captured_amount - payment.refunded_amount - pending, Decimal("0.00"))
+    return max(totals.captured - totals.refunded - pending, Decimal("0.00"))
+
+
+def order_net_captured(*, order: Order) -> Decimal:
+    """The money an order holds over all its payments: captured less refunded."""
+    sums = {
+        row["kind"]: row["total"]
+        for row in MoneyEvent.objects.filter(payment__order=order)
+        .values("kind")
+        .annotate(total=Sum("amount"))
+    }
+    return sums.get(MoneyEvent.Kind.CAPTURE, Decimal("0")) - sums.get(
+        MoneyEvent.Kind.REFUND, Decimal("0")
+    )
 
 
 def payment_order_get_for_customer(*, user, number: str) -> Order:

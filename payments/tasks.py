@@ -15,7 +15,7 @@ MAX_APPLY_ATTEMPTS = 8
 
 @shared_task(bind=True, max_retries=MAX_APPLY_ATTEMPTS)
 def webhook_event_apply_task(self, *, event_pk: int) -> str:
-    from payments.services import webhook_event_apply, webhook_event_mark_failed
+    from payments.services.webhooks import webhook_event_apply, webhook_event_mark_failed
 
     try:
         return webhook_event_apply(event_pk=event_pk)
@@ -31,7 +31,8 @@ def webhook_event_apply_task(self, *, event_pk: int) -> str:
 
 @shared_task
 def webhook_events_requeue_task() -> int:
-    from payments.services import refunds_requeue, webhook_events_requeue
+    from payments.services.refunds import refunds_requeue
+    from payments.services.webhooks import webhook_events_requeue
 
     # The same sweep (beat "webhook-events-requeue") also picks up refunds whose task never
     # reached the broker.
@@ -40,7 +41,7 @@ def webhook_events_requeue_task() -> int:
 
 @shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=8)
 def refund_execute_task(*, refund_id: int) -> None:
-    from payments.services import refund_execute
+    from payments.services.refunds import refund_execute
 
     refund_execute(refund_id=refund_id)
 
@@ -52,7 +53,7 @@ def sandbox_webhook_send_task(*, url: str, event: dict) -> int:
     """Play the sandbox provider: POST a signed event to our webhook, as Stripe would."""
     from django.conf import settings
 
-    from payments.providers import sign
+    from payments.providers.base import sign
 
     body = json.dumps(event).encode()
     request = urllib.request.Request(

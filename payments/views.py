@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from payments import services
 from payments.errors import InvalidSignature, ProviderUnavailable
 from payments.models import Payment, PaymentStatus, Provider
+from payments.providers.sandbox import sandbox_event_build
+from payments.services.webhooks import webhook_receive
 from shop.core.api import error_body
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 def webhook_view(request: HttpRequest, provider: str) -> HttpResponse:
     """API.md: verify on the raw body, store, answer 200; a worker applies it."""
     try:
-        event = services.webhook_receive(
+        event = webhook_receive(
             provider_name=provider,
             payload=request.body,
             signature=request.headers.get("Stripe-Signature", ""),
@@ -57,7 +58,7 @@ def sandbox_payment_view(request: HttpRequest, reference: str) -> HttpResponse:
                 url=request.build_absolute_uri(
                     reverse("payments:webhook", args=[Provider.SANDBOX])
                 ),
-                event=services.sandbox_event_build(payment=payment, succeeded=succeeded),
+                event=sandbox_event_build(payment=payment, succeeded=succeeded),
             )
         except Exception:  # the broker is down: say so, and let the shopper try again
             logger.warning("broker unavailable; sandbox payment %s not sent", payment.pk)

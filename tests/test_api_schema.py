@@ -188,7 +188,8 @@ def _seed_paid_with_refund(order):
     from django.db import transaction
 
     from payments.models import Payment
-    from payments.services import refund_execute, refund_request, webhook_event_apply
+    from payments.services.refunds import refund_execute, refund_request
+    from payments.services.webhooks import webhook_event_apply
     from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
 
     payment = start_sandbox_payment(order)

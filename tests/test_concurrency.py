@@ -8,9 +8,9 @@ from accounts.tests.factories import UserFactory
 from cart.services import cart_add_item
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
-from catalog.stock import stock_drift
 from catalog.tests.factories import VariantFactory
 from orders.models import Order
+from orders.selectors import stock_drift
 from orders.services import order_place
 from orders.tests.factories import ADDRESS
 from shipping.tests.factories import ShippingMethodFactory
@@ -72,7 +72,7 @@ def test_carts_holding_the_same_variants_in_opposite_orders_never_deadlock():
 
 def test_product_shows_out_of_stock_once_the_last_unit_is_reserved_and_back_after_release():
     from catalog.tests.factories import ProductFactory
-    from orders.services import order_cancel
+    from payments.services.cancel import order_cancel
 
     product = ProductFactory(variants__stock=1)
     variant = product.variants.get()

@@ -12,7 +12,8 @@ from catalog.tests.factories import VariantFactory
 from orders.models import Order
 from orders.tests.factories import place_order
 from payments.models import MoneyEvent, Payment, WebhookEvent
-from payments.services import payment_totals, sandbox_event_build
+from payments.providers.sandbox import sandbox_event_build
+from payments.selectors import payment_totals
 from payments.tests.factories import signed, start_sandbox_payment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -5,5 +5,4 @@ from orders.api import views
 urlpatterns = [
     path("orders/", views.OrderListCreateApi.as_view(), name="api-order-list"),
     path("orders/<str:number>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
-    path("orders/<str:number>/cancel/", views.OrderCancelApi.as_view(), name="api-order-cancel"),
 ]

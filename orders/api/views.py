@@ -129,24 +129,3 @@ class OrderDetailApi(APIView):
     def get(self, request, number):
         order = selectors.order_get_for_customer(user=request.user, number=number)
         return Response(OrderOutputSerializer(order).data)
-
-
-class OrderCancelApi(APIView):
-    @extend_schema(
-        operation_id="orders_cancel",
-        summary="Cancel one of my orders",
-        description=(
-            "`pending_payment` becomes `cancelled` and the reserved stock returns. Any other "
-            "status: 409 `invalid_transition`."
-        ),
-        request=None,
-        responses={
-            200: OrderOutputSerializer,
-            409: error_response("The order cannot be cancelled now (`invalid_transition`)."),
-        },
-    )
-    def post(self, request, number):
-        order = selectors.order_get_for_customer(user=request.user, number=number)
-        services.order_cancel(order_id=order.pk, by=request.user)
-        order = selectors.order_get_for_customer(user=request.user, number=number)
-        return Response(OrderOutputSerializer(order).data)

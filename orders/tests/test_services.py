@@ -10,17 +10,17 @@ from accounts.tests.factories import UserFactory
 from cart.models import CartLine
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
-from catalog.stock import stock_drift
 from catalog.tests.factories import VariantFactory
 from orders.errors import EmptyCart, InvalidTransition
 from orders.models import Order, OrderEvent
+from orders.selectors import stock_drift
 from orders.services import (
-    order_cancel,
     order_confirmation_send,
     order_expire_unpaid,
     order_place,
 )
 from orders.tests.factories import ADDRESS, place_order
+from payments.services.cancel import order_cancel
 from shipping.tests.factories import ShippingMethodFactory
 
 pytestmark = pytest.mark.django_db

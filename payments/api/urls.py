@@ -8,4 +8,6 @@ urlpatterns = [
         views.PaymentListCreateApi.as_view(),
         name="api-order-payments",
     ),
+    # Cancelling refunds a paid order: payments' floor (orders never calls payments).
+    path("orders/<str:number>/cancel/", views.OrderCancelApi.as_view(), name="api-order-cancel"),
 ]

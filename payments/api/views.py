@@ -1,4 +1,4 @@
-"""Payments API for shoppers (API.md "Payments")."""
+"""Payments API for shoppers (API.md "Payments"), and the order cancel that refunds."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders import selectors as order_selectors
+from orders.api.serializers import OrderOutputSerializer
 from orders.api.views import idempotency_key_from
-from payments import selectors, services
+from payments import selectors
 from payments.api.serializers import (
     PaymentCreateInputSerializer,
     PaymentCreateOutputSerializer,
     PaymentOutputSerializer,
 )
+from payments.services.cancel import order_cancel
+from payments.services.start import payment_start
 from shop.core.idempotency import MAX_KEY_LENGTH, idempotent_call
 from shop.core.serializers import error_response
 
@@ -82,7 +86,7 @@ class PaymentListCreateApi(APIView):
         order = selectors.payment_order_get_for_customer(user=request.user, number=number)
 
         def start() -> tuple[int, dict]:
-            payment = services.payment_start(order=order, provider_name=provider)
+            payment = payment_start(order=order, provider_name=provider)
             body = PaymentCreateOutputSerializer(payment, context={"request": request}).data
             return status.HTTP_201_CREATED, dict(body)
 
@@ -98,3 +102,25 @@ class PaymentListCreateApi(APIView):
                 external=True,  # the provider is called outside any transaction
             )
         return Response(body, status=code)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        operation_id="orders_cancel",
+        summary="Cancel one of my orders",
+        description=(
+            "`pending_payment` becomes `cancelled` and the reserved stock returns; `paid` with "
+            "nothing shipped becomes `cancelled`, its stock returns and its payments are "
+            "refunded in full. Any other status: 409 `invalid_transition`."
+        ),
+        request=None,
+        responses={
+            200: OrderOutputSerializer,
+            409: error_response("The order cannot be cancelled now (`invalid_transition`)."),
+        },
+    )
+    def post(self, request, number):
+        order = order_selectors.order_get_for_customer(user=request.user, number=number)
+        order_cancel(order_id=order.pk, by=request.user)
+        order = order_selectors.order_get_for_customer(user=request.user, number=number)
+        return Response(OrderOutputSerializer(order).data)

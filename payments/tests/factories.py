@@ -2,8 +2,10 @@
 
 import json
 
-from payments.providers import sign
-from payments.services import payment_start, sandbox_event_build, webhook_receive
+from payments.providers.base import sign
+from payments.providers.sandbox import sandbox_event_build
+from payments.services.start import payment_start
+from payments.services.webhooks import webhook_receive
 
 
 def start_sandbox_payment(order):

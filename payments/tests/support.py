@@ -18,7 +18,7 @@ from accounts.tests.factories import UserFactory
 from catalog.tests.factories import VariantFactory
 from orders.tests.factories import place_order
 from payments.models import Payment
-from payments.services import webhook_receive
+from payments.services.webhooks import webhook_receive
 from payments.tests.factories import signed, start_sandbox_payment
 from shop.celery import app
 from shop.core.money import Money

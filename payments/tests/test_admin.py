@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from catalog.tests.factories import MerchantFactory, VariantFactory
 from orders.tests.factories import place_order
 from payments.models import Payment, Refund, WebhookEvent
-from payments.services import webhook_event_apply
+from payments.services.webhooks import webhook_event_apply
 from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
 
 pytestmark = pytest.mark.django_db

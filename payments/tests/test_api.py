@@ -11,10 +11,11 @@ from django.db import transaction
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import VariantFactory
-from orders.services import order_cancel
 from orders.tests.factories import place_order
 from payments.models import Payment
-from payments.services import refund_execute, refund_request, webhook_event_apply
+from payments.services.cancel import order_cancel
+from payments.services.refunds import refund_execute, refund_request
+from payments.services.webhooks import webhook_event_apply
 from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
 
 pytestmark = pytest.mark.django_db

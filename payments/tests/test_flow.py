@@ -7,7 +7,8 @@ from catalog.tests.factories import VariantFactory
 from orders.models import Order
 from orders.tests.factories import place_order
 from payments.models import MoneyEvent, Payment, WebhookEvent
-from payments.services import payment_totals, webhook_event_apply
+from payments.selectors import payment_totals
+from payments.services.webhooks import webhook_event_apply
 from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
 
 pytestmark = pytest.mark.django_db

@@ -12,14 +12,11 @@ from catalog.tests.factories import VariantFactory
 from orders.models import Order
 from orders.tests.factories import place_order
 from payments.models import Payment, Refund, WebhookEvent
-from payments.providers import sign
-from payments.services import (
-    payment_start,
-    payment_totals,
-    refund_execute,
-    refund_request,
-    webhook_event_apply,
-)
+from payments.providers.base import sign
+from payments.selectors import payment_totals
+from payments.services.refunds import refund_execute, refund_request
+from payments.services.start import payment_start
+from payments.services.webhooks import webhook_event_apply
 from payments.tests.fake_stripe import fake_stripe_fixture  # noqa: F401 - the fixture
 from payments.tests.support import provider_event
 from shop.core.errors import PaymentFailed

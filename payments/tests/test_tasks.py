@@ -10,19 +10,15 @@ import pytest
 from django.test import Client
 
 from catalog.models import Variant
-from catalog.stock import stock_drift
 from orders.models import Order
-from orders.services import order_cancel
+from orders.selectors import stock_drift
 from payments.errors import EventNotReady
 from payments.models import MoneyEvent, Payment, Refund, WebhookEvent
-from payments.providers import sign
-from payments.services import (
-    payment_totals,
-    refund_execute,
-    refund_request,
-    webhook_event_apply,
-    webhook_events_requeue,
-)
+from payments.providers.base import sign
+from payments.selectors import payment_totals
+from payments.services.cancel import order_cancel
+from payments.services.refunds import refund_execute, refund_request
+from payments.services.webhooks import webhook_event_apply, webhook_events_requeue
 from payments.tasks import (
     refund_execute_task,
     webhook_event_apply_task,

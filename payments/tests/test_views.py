@@ -10,11 +10,11 @@ from django.urls import reverse
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import VariantFactory
 from orders.models import Order
-from orders.services import order_cancel
 from orders.tests.factories import place_order
 from payments import tasks
 from payments.models import Payment
-from payments.services import webhook_event_apply
+from payments.services.cancel import order_cancel
+from payments.services.webhooks import webhook_event_apply
 from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
 from payments.tests.test_api import fake_stripe  # noqa: F401  (fixture)
 

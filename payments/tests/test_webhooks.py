@@ -6,8 +6,8 @@ import time
 import pytest
 
 from payments.models import MoneyEvent, WebhookEvent
-from payments.providers import sign
-from payments.services import webhook_event_apply
+from payments.providers.base import sign
+from payments.services.webhooks import webhook_event_apply
 from payments.tests.support import order_with_payment, provider_event, queue_clear, queued_for
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ def buy(*, user, product, quantity: int = 1) -> Order:
     payment and its signed callback applied. Then `user` may review the product."""
     from django.conf import settings
 
-    from payments.services import webhook_event_apply
+    from payments.services.webhooks import webhook_event_apply
     from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
 
     order = place_order(user=user, items=[(product.variants.first(), quantity)])

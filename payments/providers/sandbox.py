@@ -1,0 +1,65 @@
+"""The offline sandbox provider: its payment page calls our webhook like a provider."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from payments.models import Payment, Provider, Refund
+from payments.providers.base import (
+    EVENT_FAILED,
+    EVENT_SUCCEEDED,
+    CreatedPayment,
+    CreatedRefund,
+    verify_stripe_signature,
+)
+from shop.core.money import Money
+
+
+class SandboxProvider:
+    name = Provider.SANDBOX
+
+    def is_configured(self) -> bool:
+        return bool(settings.SANDBOX_WEBHOOK_SECRET)
+
+    def create_payment(self, *, payment: Payment) -> CreatedPayment:
+        reference = f"sbx_pi_{secrets.token_hex(12)}"
+        return CreatedPayment(
+            reference=reference,
+            redirect_path=reverse("payments:sandbox", kwargs={"reference": reference}),
+        )
+
+    def verify_callback(self, *, payload: bytes, signature: str) -> dict[str, Any]:
+        return verify_stripe_signature(
+            payload=payload, signature=signature, secret=settings.SANDBOX_WEBHOOK_SECRET
+        )
+
+    def refund(self, *, payment: Payment, refund: Refund) -> CreatedRefund:
+        return CreatedRefund(reference=f"sbx_re_{secrets.token_hex(12)}", succeeded=True)
+
+
+def sandbox_event_build(*, payment: Payment, succeeded: bool) -> dict[str, Any]:
+    """The Stripe-shaped event the sandbox sends when its shopper clicks Pay or Decline."""
+    amount = Money(payment.amount, payment.currency).to_minor_units()
+    obj: dict[str, Any] = {
+        "id": payment.provider_reference,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount if succeeded else 0,
+        "currency": payment.currency.lower(),
+        "status": "succeeded" if succeeded else "requires_payment_method",
+        "metadata": {"order_number": payment.order.number, "payment_id": str(payment.pk)},
+    }
+    if not succeeded:
+        obj["last_payment_error"] = {"message": "The sandbox shopper declined."}
+    return {
+        "id": f"evt_sbx_{secrets.token_hex(12)}",
+        "object": "event",
+        "type": EVENT_SUCCEEDED if succeeded else EVENT_FAILED,
+        "created": int(timezone.now().timestamp()),
+        "data": {"object": obj},
+    }

@@ -1,0 +1,247 @@
+"""Provider callbacks: verified and stored durably first (the inbox), applied by a worker.
+
+Intake answers as soon as the event is stored; the apply task is queued after commit and
+a sweeper queues again whatever a broker outage left behind, so no event is lost. Applying
+is idempotent: an event is applied once, and a payment never moves twice for one cause."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.models import Order
+from orders.services import order_payment_captured
+from payments import transitions
+from payments.errors import EventNotReady
+from payments.models import MoneyEvent, Payment, PaymentStatus, Refund, WebhookEvent
+from payments.providers import provider_get
+from payments.providers.base import EVENT_FAILED, EVENT_SUCCEEDED, KNOWN_EVENTS
+from payments.selectors import payment_totals
+from payments.services.refunds import refund_book, refund_request
+from shop.core.money import Money
+from shop.core.tasks import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+# --- Intake -----------------------------------------------------------------------------
+
+
+def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> WebhookEvent:
+    """Verify and store a provider callback; the apply task is queued once it is stored.
+
+    A duplicate event id changes nothing. If the broker is down the event is still stored
+    (and the caller still answers 200): the sweeper queues it when the broker is back."""
+    provider = provider_get(provider_name)
+    event = provider.verify_callback(payload=payload, signature=signature or "")
+    try:
+        with transaction.atomic():
+            stored = WebhookEvent.objects.create(
+                provider=provider.name,
+                event_id=event["id"],
+                type=str(event.get("type", ""))[:100],
+                payload=event,
+            )
+            transaction.on_commit(lambda: webhook_event_enqueue(event_pk=stored.pk))
+    except IntegrityError:
+        return WebhookEvent.objects.get(provider=provider.name, event_id=event["id"])
+    return stored
+
+
+def webhook_event_enqueue(*, event_pk: int) -> bool:
+    """Queue an event for the worker; False (logged) when the broker cannot take it: the
+    event is stored, and the sweeper (webhook_events_requeue) queues it later."""
+    from payments.tasks import webhook_event_apply_task
+
+    return enqueue(webhook_event_apply_task, event_pk=event_pk)
+
+
+def webhook_events_requeue(*, older_than_seconds: int = 30, limit: int = 500) -> int:
+    """Queue again stored events that are not applied yet (a broker outage, a lost task)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pks = list(
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(webhook_event_enqueue(event_pk=pk) for pk in pks)
+
+
+def webhook_event_mark_failed(*, event_pk: int, error: str) -> None:
+    """An event that kept failing: visible in admin, where staff can re-apply it."""
+    WebhookEvent.objects.filter(pk=event_pk, status=WebhookEvent.Status.RECEIVED).update(
+        status=WebhookEvent.Status.FAILED, last_error=error[:2000]
+    )
+
+
+def webhook_event_reapply(*, event_pk: int) -> bool:
+    """Put a failed or flagged event back in the queue (admin action)."""
+    updated = WebhookEvent.objects.filter(
+        pk=event_pk, status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.FLAGGED]
+    ).update(status=WebhookEvent.Status.RECEIVED, processed_at=None)
+    if updated:
+        transaction.on_commit(lambda: webhook_event_enqueue(event_pk=event_pk))
+    return bool(updated)
+
+
+# --- Applying an event ------------------------------------------------------------------
+
+
+class _Flag(Exception):
+    """A verified event we cannot use: stored, answered 200, flagged for staff."""
+
+
+def _event_payment(event: WebhookEvent) -> tuple[dict[str, Any], Payment]:
+    data = event.payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise _Flag("event has no data.object")
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    payment_id = str(metadata.get("payment_id", ""))
+    # A PaymentIntent is named by its id; a Charge (charge.* events at Stripe) names its
+    # PaymentIntent in `payment_intent`.
+    references = {str(obj.get(key)) for key in ("id", "payment_intent") if obj.get(key)}
+    query = Payment.objects.filter(provider=event.provider)
+    if payment_id.isdigit() and len(payment_id) <= 18:  # fits a bigint
+        payment = query.filter(pk=int(payment_id)).first()
+    else:
+        payment = query.filter(provider_reference__in=references).first()
+    if payment is None:
+        raise _Flag("no payment matches this event")
+    if payment.provider_reference and payment.provider_reference not in references:
+        raise _Flag("the event's object id is not this payment's provider reference")
+    return obj, payment
+
+
+def _event_money(obj: dict[str, Any], key: str) -> Money:
+    amount, currency = obj.get(key), obj.get("currency")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+        raise _Flag(f"event has no usable {key}/currency")
+    try:
+        return Money.from_minor_units(amount, currency)
+    except ValueError as exc:  # not a currency code
+        raise _Flag(f"event has no usable {key}/currency: {exc}") from exc
+
+
+def webhook_event_apply(*, event_pk: int) -> str:
+    """Apply a stored event once; returns the event's resulting status.
+
+    Raises EventNotReady when the event came before the state it needs (it stays
+    `received` and is retried)."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if event.status != WebhookEvent.Status.RECEIVED:
+            return event.status  # applied (or flagged) before: a redelivered task
+        event.attempts += 1
+        try:
+            if event.type not in KNOWN_EVENTS:
+                raise _Flag(f"unknown event type {event.type!r}")
+            obj, payment = _event_payment(event)
+            event.payment = payment
+            # Lock order: the order, then the payment.
+            order = Order.objects.select_for_update().get(pk=payment.order_id)
+            payment = Payment.objects.select_for_update().get(pk=payment.pk)
+            if event.type == EVENT_SUCCEEDED:
+                _apply_succeeded(event, obj, payment, order)
+            elif event.type == EVENT_FAILED:
+                _apply_failed(obj, payment)
+            else:
+                _apply_refunded(event, obj, payment, order)
+        except _Flag as flag:
+            event.status = WebhookEvent.Status.FLAGGED
+            event.last_error = str(flag)
+            logger.warning("webhook event %s flagged: %s", event.event_id, flag)
+        else:
+            event.status = WebhookEvent.Status.PROCESSED
+            event.last_error = ""
+        event.processed_at = timezone.now()
+        event.save()
+        return event.status
+
+
+def _apply_succeeded(
+    event: WebhookEvent, obj: dict[str, Any], payment: Payment, order: Order
+) -> None:
+    received = _event_money(obj, "amount")
+    expected = Money(payment.amount, payment.currency)
+    if received != expected.quantize():
+        raise _Flag(f"amount mismatch: received {received}, expected {expected}")
+    if payment.status in (
+        PaymentStatus.CAPTURED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ):
+        return  # captured already (an earlier event with another id): nothing moves twice
+    transitions.transition(payment, to=PaymentStatus.CAPTURED)
+    if not payment.provider_reference:
+        payment.provider_reference = str(obj.get("id", ""))
+    payment.save()
+    MoneyEvent.objects.create(
+        payment=payment,
+        kind=MoneyEvent.Kind.CAPTURE,
+        amount=payment.amount,
+        currency=payment.currency,
+        source=event.event_id,
+    )
+    # Orders decides what the money means for the order; money it cannot use goes back.
+    verdict = order_payment_captured(order=order, payment_id=payment.pk)
+    if not verdict.keep:
+        refund_request(
+            payment=payment,
+            amount=payment.amount,
+            key=f"unneeded-payment-{payment.pk}",
+            reason=verdict.refund_reason,
+        )
+
+
+def _apply_failed(obj: dict[str, Any], payment: Payment) -> None:
+    if payment.status not in (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED):
+        return  # a failure reported after success (out of order) changes nothing
+    transitions.transition(payment, to=PaymentStatus.FAILED)
+    error = obj.get("last_payment_error")
+    payment.failure_reason = str(error.get("message", ""))[:255] if isinstance(error, dict) else ""
+    payment.save()
+
+
+def _apply_refunded(
+    event: WebhookEvent, obj: dict[str, Any], payment: Payment, order: Order
+) -> None:
+    if payment.status in (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED):
+        raise EventNotReady(f"refund for payment {payment.pk} before its capture")
+    if payment.status == PaymentStatus.FAILED:
+        raise _Flag("refund reported for a failed payment")
+    pending = list(
+        payment.refunds.select_for_update().filter(status=Refund.Status.PENDING).order_by("pk")
+    )
+    if any(not refund.provider_reference for refund in pending):
+        # Our own refund call is still in flight; its figures come first.
+        raise EventNotReady(f"refund of payment {payment.pk} still pending here")
+    refunded_at_provider = _event_money(obj, "amount_refunded")
+    if refunded_at_provider.currency != payment.currency:
+        raise _Flag("refund currency does not match the payment")
+    totals = payment_totals(payment=payment)
+    if refunded_at_provider.amount > totals.captured:
+        raise _Flag("refunded more than was captured")
+    missing = refunded_at_provider.amount - totals.refunded
+    # Refunds the provider accepted as pending: done as far as its running total covers
+    # them, booked under their own key (so a late refund_execute cannot book them again).
+    for refund in pending:
+        if refund.amount > missing:
+            break
+        refund.status = Refund.Status.SUCCEEDED
+        refund.save(update_fields=["status", "updated_at"])
+        refund_book(
+            payment=payment,
+            order=order,
+            amount=refund.amount,
+            source=f"refund:{refund.idempotency_key}",
+        )
+        missing -= refund.amount
+    if missing <= 0:
+        return  # we recorded these refunds already (our own refund calls)
+    # Made at the provider, not by us (its dashboard): booked as it says.
+    refund_book(payment=payment, order=order, amount=missing, source=event.event_id)
