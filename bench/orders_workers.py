@@ -156,7 +156,7 @@ def check_entry(env, variant_id: int, results) -> None:
     try:
         _setup(env)
         from catalog.models import Variant
-        from catalog.stock import stock_drift
+        from orders.selectors import stock_drift
 
         variant = Variant.objects.get(pk=variant_id)
         results.put(

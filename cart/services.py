@@ -195,10 +195,6 @@ def cart_lines_lock_for_checkout(*, user) -> dict[int, int]:
 
 
 def cart_empty(*, user) -> None:
-    """Remove every line of the user's cart (the order now holds them)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM cart_cartline WHERE cart_id IN "
-            "(SELECT id FROM cart_cart WHERE user_id = %s)",
-            [user.pk],
-        )
+    """Remove every line of the user's cart (the order now holds them): one DELETE, as
+    nothing refers to cart lines and they have no delete signals."""
+    CartLine.objects.filter(cart__user=user).delete()

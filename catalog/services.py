@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from io import BytesIO
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING
@@ -63,6 +66,67 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> int:
 
         transaction.on_commit(catalog_changed)
     return changed
+
+
+@dataclass(frozen=True)
+class RatingFigures:
+    """A product's review figures, as the reviews app computes them."""
+
+    count: int
+    average: Decimal
+    score: Decimal
+    histogram: dict[str, int]
+
+
+_NO_RATINGS = RatingFigures(
+    count=0,
+    average=Decimal("0.00"),
+    score=Decimal("0"),
+    histogram={str(stars): 0 for stars in range(1, 6)},
+)
+
+# One statement for any number of products; products without figures get zeros.
+_RATINGS_SQL = """
+UPDATE catalog_product AS p
+SET rating_count = COALESCE(f.n, 0),
+    rating_avg = COALESCE(f.average, 0),
+    rating_score = COALESCE(f.score, 0),
+    rating_histogram = COALESCE(f.histogram, %(empty)s::jsonb)
+FROM catalog_product AS p2
+LEFT JOIN unnest(%(ids)s::bigint[], %(counts)s::int[], %(averages)s::numeric[],
+                 %(scores)s::numeric[], %(histograms)s::jsonb[])
+     AS f(id, n, average, score, histogram) ON f.id = p2.id
+WHERE p.id = p2.id AND {where}
+"""
+
+
+def product_ratings_write(
+    *, product_ids: Collection[int] | None, figures: Mapping[int, RatingFigures]
+) -> int:
+    """Write the rating figures of `product_ids` (every product when None): those in
+    `figures`, zeros for the rest. Returns how many products were written; cached pages
+    follow once the caller commits."""
+    ids = sorted(figures)
+    params: dict[str, object] = {
+        "empty": json.dumps(_NO_RATINGS.histogram),
+        "ids": ids,
+        "counts": [figures[pk].count for pk in ids],
+        "averages": [figures[pk].average for pk in ids],
+        "scores": [figures[pk].score for pk in ids],
+        "histograms": [json.dumps(figures[pk].histogram) for pk in ids],
+    }
+    where = "TRUE"
+    if product_ids is not None:
+        where = "p2.id = ANY(%(only)s)"
+        params["only"] = sorted(set(product_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(_RATINGS_SQL.format(where=where), params)
+        updated = cursor.rowcount
+    if updated:
+        from shop.core.pagecache import catalog_changed
+
+        transaction.on_commit(catalog_changed)
+    return updated
 
 
 def product_image_make_thumbnail(*, image: ProductImage) -> ProductImage:

@@ -7,7 +7,7 @@ them in. Availability is re-checked under the lock, and the database constraints
 (`stock >= 0`, `0 <= reserved <= stock`) are the last line of defence.
 
 `reserved` is the sum of the quantities of lines of orders awaiting payment; it can be
-reconciled from those rows at any time (`stock_drift`).
+reconciled from those rows at any time (`orders.selectors.stock_drift`).
 """
 
 from __future__ import annotations
@@ -161,22 +161,19 @@ def stock_restock(*, quantities: Mapping[int, int]) -> None:
     _apply(column_deltas={"stock": dict(quantities)}, variants=variants)
 
 
-def stock_drift() -> list[dict]:
-    """Variants whose `reserved` differs from the lines of orders awaiting payment."""
+def variant_reserved_drift(*, held: Mapping[int, int]) -> list[dict]:
+    """Variants whose `reserved` differs from `held` ({variant id: quantity} that orders
+    awaiting payment hold, as the orders app counts them; absent means none)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT v.id, v.sku, v.reserved, COALESCE(h.held, 0) AS held
+            SELECT v.id, v.sku, v.reserved, COALESCE(h.held, 0)
             FROM catalog_variant v
-            LEFT JOIN (
-                SELECT l.variant_id, SUM(l.quantity) AS held
-                FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
-                WHERE o.status = 'pending_payment'
-                GROUP BY l.variant_id
-            ) h ON h.variant_id = v.id
+            LEFT JOIN unnest(%s::bigint[], %s::int[]) AS h(id, held) ON h.id = v.id
             WHERE v.reserved <> COALESCE(h.held, 0)
             ORDER BY v.id
-            """
+            """,
+            [list(held), list(held.values())],
         )
         return [
             {"variant": row[0], "sku": row[1], "reserved": row[2], "held": row[3]}

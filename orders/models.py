@@ -20,6 +20,16 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
 
 
+# Orders whose money has been taken and not all given back: the buyer has the goods or
+# will get them ("bought this product", recommendations, reviews).
+PAID_STATUSES = (
+    OrderStatus.PAID,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+)
+
+
 class PaymentStatus(models.TextChoices):
     UNPAID = "unpaid", _("Unpaid")
     PAID = "paid", _("Paid")
@@ -96,7 +106,7 @@ class Order(BaseModel):
             models.Index(fields=["user", "-created_at"], name="orders_order_user_recent"),
             models.Index(
                 fields=["created_at"],
-                condition=Q(status="pending_payment"),
+                condition=Q(status=OrderStatus.PENDING_PAYMENT),
                 name="orders_order_pending_created",
             ),
         ]
@@ -143,6 +153,9 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     # Kept for stock bookkeeping; PROTECT because a sold variant is deactivated, not deleted.
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    # The variant's product at placement: what the shopper bought, for reviews and
+    # recommendations, without reading the catalog's tables.
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
     merchant = models.ForeignKey("catalog.Merchant", on_delete=models.PROTECT, related_name="+")
     product_name = models.CharField(_("product"), max_length=200)
     variant_name = models.CharField(_("variant"), max_length=120)

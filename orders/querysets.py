@@ -11,7 +11,9 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(user=user)
 
     def pending_payment(self):
-        return self.filter(status="pending_payment")
+        from orders.models import OrderStatus
+
+        return self.filter(status=OrderStatus.PENDING_PAYMENT)
 
     def recent_first(self):
         return self.order_by("-created_at", "-id")
@@ -36,3 +38,16 @@ class OrderQuerySet(models.QuerySet):
 class OrderLineQuerySet(models.QuerySet):
     def for_merchant_staff(self, user):
         return self.filter(merchant__staff=user)
+
+    def bought_by(self, user):
+        """Lines of the user's orders whose money was taken and not all given back: what
+        the user has bought (the one definition reviews and recommendations use)."""
+        from orders.models import PAID_STATUSES
+
+        return self.filter(order__user=user, order__status__in=PAID_STATUSES)
+
+    def paid(self):
+        """Lines of orders in a paid status."""
+        from orders.models import PAID_STATUSES
+
+        return self.filter(order__status__in=PAID_STATUSES)

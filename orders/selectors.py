@@ -3,9 +3,13 @@ of orders costs the same number of queries whatever it holds."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterator
 
-from orders.models import Order
+from django.db import connection
+from django.db.models import QuerySet, Sum
+
+from catalog.stock import variant_reserved_drift
+from orders.models import PAID_STATUSES, Order, OrderLine
 
 
 def order_list_for_customer(*, user) -> QuerySet[Order]:
@@ -16,3 +20,52 @@ def order_list_for_customer(*, user) -> QuerySet[Order]:
 def order_get_for_customer(*, user, number: str) -> Order:
     """One of the user's orders by number; another user's raises `Order.DoesNotExist`."""
     return order_list_for_customer(user=user).get(number=number)
+
+
+# Every pair of different products in one paid order counts that order once; the top
+# `keep` partners of each product are kept. Raw SQL: a self-join with a window ranking that
+# the ORM cannot express; it reads only orders' own tables.
+_CO_PURCHASES_SQL = """
+SELECT product_id, other_id, orders
+FROM (
+    SELECT a.product_id, b.product_id AS other_id, COUNT(DISTINCT a.order_id) AS orders,
+           ROW_NUMBER() OVER (
+               PARTITION BY a.product_id
+               ORDER BY COUNT(DISTINCT a.order_id) DESC, b.product_id
+           ) AS rank
+    FROM orders_orderline a
+    JOIN orders_order o ON o.id = a.order_id
+    JOIN orders_orderline b ON b.order_id = a.order_id AND b.product_id <> a.product_id
+    WHERE o.status = ANY(%s)
+    GROUP BY a.product_id, b.product_id
+) ranked
+WHERE rank <= %s
+ORDER BY product_id, rank
+"""
+
+
+def order_line_co_purchases(*, keep: int) -> Iterator[tuple[int, int, int]]:
+    """(product, other product, number of paid orders holding both), the `keep` most
+    frequent partners of each product; streamed, for the recommendations table."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CO_PURCHASES_SQL, [list(PAID_STATUSES), keep])
+        while rows := cursor.fetchmany(5000):
+            yield from rows
+
+
+def order_reserved_quantities() -> dict[int, int]:
+    """{variant id: quantity} held by orders awaiting payment: what `Variant.reserved`
+    must say."""
+    rows = (
+        OrderLine.objects.filter(order__status=Order.Status.PENDING_PAYMENT)
+        .order_by()
+        .values("variant_id")
+        .annotate(held=Sum("quantity"))
+    )
+    return {row["variant_id"]: row["held"] for row in rows}
+
+
+def stock_drift() -> list[dict]:
+    """Variants whose reservations disagree with the orders awaiting payment (empty when
+    the books are right)."""
+    return variant_reserved_drift(held=order_reserved_quantities())

@@ -15,7 +15,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.countries import normalize_country, validate_country
 from cart.services import cart_empty, cart_lines_lock_for_checkout
 from catalog.stock import (
     stock_commit,
@@ -28,6 +27,8 @@ from orders import transitions
 from orders.errors import EmptyCart
 from orders.models import Order, OrderEvent, OrderLine
 from shipping.models import ShippingMethod
+from shipping.selectors import shipping_method_get_for_country
+from shop.core.countries import normalize_country, validate_country
 from shop.core.tasks import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -110,11 +111,14 @@ def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> O
 
     Measured hot path (bench/orders_suite.py): eight statements, no savepoints."""
     address = address.validated()
-    method = ShippingMethod.objects.active().filter(pk=shipping_method_id).first()
-    if method is None or not method.ships_to(address.country):
+    try:
+        method = shipping_method_get_for_country(
+            method_id=shipping_method_id, country=address.country
+        )
+    except ShippingMethod.DoesNotExist:
         raise ValidationError(
             {"shipping_method": [_("This shipping method does not ship to that country.")]}
-        )
+        ) from None
 
     with transaction.atomic():
         # Lock order: the cart's lines (with the cart row), then variants in primary-key
@@ -132,6 +136,7 @@ def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> O
             lines.append(
                 OrderLine(
                     variant_id=variant.id,
+                    product_id=variant.product_id,
                     merchant_id=variant.merchant_id,
                     product_name=variant.product_name,
                     variant_name=variant.name,
@@ -183,13 +188,11 @@ def _reserved_quantities(order: Order) -> dict[int, int]:
     return dict(order.lines.values_list("variant_id", "quantity"))
 
 
-@transaction.atomic
-def order_cancel(*, order_id: int, by=None, reason: str = "") -> Order:
-    """Cancel an order awaiting payment (its reservation is released) or a paid order with
-    nothing shipped (its stock returns to the shelf and its payments are refunded in full).
-
-    Lock order: the order, then its payments, then variants."""
-    order = Order.objects.select_for_update().get(pk=order_id)
+def order_mark_cancelled(*, order: Order, by=None, reason: str = "") -> bool:
+    """Cancel a locked order awaiting payment (its reservation is released) or paid with
+    nothing shipped (its stock returns to the shelf). Returns whether money was taken for
+    it: the caller (payments.services.cancel.order_cancel) then refunds it in full, in the
+    same transaction. Orders never calls payments."""
     if not order.is_cancellable:
         raise transitions.InvalidTransition(
             _("An order that is %(status)s cannot be cancelled.")
@@ -199,50 +202,53 @@ def order_cancel(*, order_id: int, by=None, reason: str = "") -> Order:
     order.cancelled_at = timezone.now()
     order_transition(order=order, to=Order.Status.CANCELLED, by=by, note=reason)
     if was_paid:
-        from payments.services import payments_refund_in_full
-
         stock_restock(quantities=_reserved_quantities(order))
-        payments_refund_in_full(order=order, key=f"order-cancel-{order.pk}", by=by, reason=reason)
     else:
         stock_release(quantities=_reserved_quantities(order))
-    return order
+    return was_paid
 
 
-def order_payment_captured(*, order: Order, payment) -> Order:
-    """Money for a locked order has been captured (called by the payments service).
+@dataclasses.dataclass(frozen=True)
+class CaptureVerdict:
+    """What money captured for an order means to it: kept, or to be given back (why)."""
+
+    keep: bool
+    refund_reason: str = ""
+
+
+def order_payment_captured(*, order: Order, payment_id: int) -> CaptureVerdict:
+    """Money for a locked order has been captured (called by the payments service, which
+    refunds the money when the verdict says not to keep it).
 
     Awaiting payment: the reservation is sold and the order is paid. Cancelled already (the
     money came after the reservation expired): paid again if the stock can still be taken,
-    else the payment is refunded in full. Paid already (a second payment): refunded.
-    Either way an order event says what happened."""
-    from payments.services import refund_request
-
+    else refunded. Paid already (a second payment): refunded. Either way an order event
+    says what happened."""
     quantities = _reserved_quantities(order)
     if order.status == Order.Status.PENDING_PAYMENT:
         stock_commit(quantities=quantities)
-        return _order_mark_paid(order, note=_("Payment %(id)s captured.") % {"id": payment.pk})
+        _order_mark_paid(order, note=_("Payment %(id)s captured.") % {"id": payment_id})
+        return CaptureVerdict(keep=True)
     if order.status == Order.Status.CANCELLED and stock_sell_if_available(quantities=quantities):
         order.cancelled_at = None
-        return _order_mark_paid(
+        _order_mark_paid(
             order,
             note=_("Late payment %(id)s: stock still available, order restored.")
-            % {"id": payment.pk},
+            % {"id": payment_id},
         )
-    refund_request(
-        payment=payment,
-        amount=payment.amount,
-        key=f"unneeded-payment-{payment.pk}",
-        reason="late payment, stock gone"
-        if order.status == Order.Status.CANCELLED
-        else "order already paid",
-    )
+        return CaptureVerdict(keep=True)
     _record(
         order,
         kind=OrderEvent.Kind.NOTE,
         note=_("Payment %(id)s arrived for a %(status)s order and is refunded in full.")
-        % {"id": payment.pk, "status": order.get_status_display()},
+        % {"id": payment_id, "status": order.get_status_display()},
     )
-    return order
+    return CaptureVerdict(
+        keep=False,
+        refund_reason="late payment, stock gone"
+        if order.status == Order.Status.CANCELLED
+        else "order already paid",
+    )
 
 
 def _order_mark_paid(order: Order, *, note: str) -> Order:

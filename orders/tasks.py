@@ -22,7 +22,7 @@ def orders_expire_unpaid_task() -> int:
 @shared_task
 def stock_drift_check_task() -> int:
     """Report variants whose reservations disagree with the orders holding them."""
-    from catalog.stock import stock_drift
+    from orders.selectors import stock_drift
 
     drift = stock_drift()
     for row in drift:

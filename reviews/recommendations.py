@@ -2,54 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from catalog.models import Product
 from catalog.selectors import product_list
+from orders.selectors import order_line_co_purchases
 from reviews.models import BoughtTogether
-from reviews.services import PAID_STATUSES
 
 KEEP_PER_PRODUCT = 24
 LIMIT = 12
 
-# Every pair of different products in one paid order counts that order once; the top
-# KEEP_PER_PRODUCT partners of each product are kept.
-_COMPUTE_SQL = """
-INSERT INTO reviews_boughttogether (product_id, other_id, orders, computed_at)
-SELECT product_id, other_id, orders, now()
-FROM (
-    SELECT a.product_id, b.product_id AS other_id, COUNT(DISTINCT a.order_id) AS orders,
-           ROW_NUMBER() OVER (
-               PARTITION BY a.product_id
-               ORDER BY COUNT(DISTINCT a.order_id) DESC, b.product_id
-           ) AS rank
-    FROM (
-        SELECT l.order_id, v.product_id
-        FROM orders_orderline l
-        JOIN orders_order o ON o.id = l.order_id
-        JOIN catalog_variant v ON v.id = l.variant_id
-        WHERE o.status = ANY(%s)
-    ) a
-    JOIN (
-        SELECT l.order_id, v.product_id
-        FROM orders_orderline l
-        JOIN catalog_variant v ON v.id = l.variant_id
-    ) b ON b.order_id = a.order_id AND b.product_id <> a.product_id
-    GROUP BY a.product_id, b.product_id
-) ranked
-WHERE rank <= %s
-"""
 
-
-def recommendations_compute() -> int:
-    """Rebuild the whole table in one transaction; readers see the old one until commit."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM reviews_boughttogether")
-        cursor.execute(_COMPUTE_SQL, [list(PAID_STATUSES), KEEP_PER_PRODUCT])
-        return cursor.rowcount
+def recommendations_compute(*, batch_size: int = 5000) -> int:
+    """Rebuild the whole table in one transaction from the co-purchases orders reports;
+    readers see the old table until commit."""
+    with transaction.atomic():
+        BoughtTogether.objects.all().delete()
+        rows = order_line_co_purchases(keep=KEEP_PER_PRODUCT)
+        written = 0
+        while batch := list(itertools.islice(rows, batch_size)):
+            BoughtTogether.objects.bulk_create(
+                BoughtTogether(product_id=product_id, other_id=other_id, orders=orders)
+                for product_id, other_id, orders in batch
+            )
+            written += len(batch)
+        return written
 
 
 def recommendations_for_product(

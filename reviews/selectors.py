@@ -15,7 +15,6 @@ from catalog.selectors import product_list
 from orders.models import OrderLine
 from reviews.models import Review
 from reviews.recommendations import recommendations_for_product
-from reviews.services import PAID_STATUSES
 
 REVIEWS_PER_PAGE = 10
 RECENTLY_VIEWED_MAX = 12
@@ -161,13 +160,7 @@ def review_permission_for(*, user, product_id: int) -> ReviewPermission:
     row = (
         Product.objects.filter(pk=product_id)
         .annotate(
-            bought=Exists(
-                OrderLine.objects.filter(
-                    order__user=user,
-                    order__status__in=PAID_STATUSES,
-                    variant__product_id=OuterRef("pk"),
-                )
-            ),
+            bought=Exists(OrderLine.objects.bought_by(user).filter(product_id=OuterRef("pk"))),
             reviewed=Exists(Review.objects.filter(product_id=OuterRef("pk"), author=user)),
         )
         .values("bought", "reviewed")

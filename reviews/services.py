@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import logging
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
-from orders.models import Order, OrderLine
+from catalog.services import RatingFigures, product_ratings_write
+from orders.models import OrderLine
 from reviews.errors import AlreadyReviewed, NotPurchased
 from reviews.models import Review
 from shop.core.pagecache import catalog_changed
 
 logger = logging.getLogger(__name__)
 
-# Orders whose money has been taken and not all given back.
-PAID_STATUSES = (
-    Order.Status.PAID,
-    Order.Status.PARTIALLY_SHIPPED,
-    Order.Status.SHIPPED,
-    Order.Status.DELIVERED,
-)
 # Requests for one product's recomputation within this window become one task run.
 RECOMPUTE_DELAY_SECONDS = 2
 _PENDING_KEY = "reviews:recompute-pending:{}"
@@ -39,9 +35,8 @@ def _on_commit_reviews_changed(*, product_id: int) -> None:
 
 
 def review_can_write(*, user, product_id: int) -> bool:
-    return OrderLine.objects.filter(
-        order__user=user, order__status__in=PAID_STATUSES, variant__product_id=product_id
-    ).exists()
+    """Only buyers review: the user has a paid order holding the product."""
+    return OrderLine.objects.bought_by(user).filter(product_id=product_id).exists()
 
 
 def _validate(*, rating, title: str, body: str) -> None:
@@ -94,16 +89,6 @@ def review_set_status(*, review_id: int, status: str) -> Review:
 
 
 @transaction.atomic
-def review_update(*, review_id: int, user, rating: int, title: str, body: str = "") -> Review:
-    _validate(rating=rating, title=title, body=body)
-    review = Review.objects.select_for_update().get(pk=review_id, author=user)
-    review.rating, review.title, review.body = rating, title.strip(), body.strip()
-    review.save(update_fields=["rating", "title", "body", "updated_at"])
-    _on_commit_reviews_changed(product_id=review.product_id)
-    return review
-
-
-@transaction.atomic
 def review_delete(*, review_id: int) -> None:
     review = Review.objects.select_for_update().get(pk=review_id)
     product_id = review.product_id
@@ -133,49 +118,45 @@ def rating_recompute_request(*, product_id: int) -> bool:
     return True
 
 
-# Average, count, per-star histogram and a Bayesian score, in one UPDATE. The score pulls
-# an average towards RATING_PRIOR_MEAN with the weight of RATING_PRIOR_WEIGHT reviews:
-# one 5-star review scores (w*m + 5) / (w + 1), well below two hundred 4.8-star ones.
-_RECOMPUTE_SQL = """
-UPDATE catalog_product AS p
-SET rating_count = s.n,
-    rating_avg = CASE WHEN s.n = 0 THEN 0 ELSE ROUND(s.total::numeric / s.n, 2) END,
-    rating_score = CASE WHEN s.n = 0 THEN 0
-                   ELSE ROUND((%(weight)s * %(mean)s + s.total) / (%(weight)s + s.n), 4) END,
-    rating_histogram = jsonb_build_object('1', s.c1, '2', s.c2, '3', s.c3, '4', s.c4, '5', s.c5)
-FROM (
-    SELECT p2.id,
-           COUNT(r.id) AS n,
-           COALESCE(SUM(r.rating), 0) AS total,
-           COUNT(*) FILTER (WHERE r.rating = 1) AS c1,
-           COUNT(*) FILTER (WHERE r.rating = 2) AS c2,
-           COUNT(*) FILTER (WHERE r.rating = 3) AS c3,
-           COUNT(*) FILTER (WHERE r.rating = 4) AS c4,
-           COUNT(*) FILTER (WHERE r.rating = 5) AS c5
-    FROM catalog_product p2
-    LEFT JOIN reviews_review r ON r.product_id = p2.id AND r.status = 'published'
-    WHERE {where}
-    GROUP BY p2.id
-) AS s
-WHERE p.id = s.id
-"""
+_CENTS = Decimal("0.01")
+_SCORE_PLACES = Decimal("0.0001")
+
+
+def _rating_figures(*, product_ids: list[int] | None) -> dict[int, RatingFigures]:
+    """Figures from published reviews, per product that has any (one grouped query)."""
+    reviews = Review.objects.filter(status=Review.Status.PUBLISHED)
+    if product_ids is not None:
+        reviews = reviews.filter(product_id__in=product_ids)
+    per_star = {f"c{stars}": Count("id", filter=Q(rating=stars)) for stars in range(1, 6)}
+    rows = (
+        reviews.order_by()
+        .values("product_id")
+        .annotate(n=Count("id"), total=Sum("rating"), **per_star)
+    )
+    weight = Decimal(settings.RATING_PRIOR_WEIGHT)
+    mean = Decimal(settings.RATING_PRIOR_MEAN)
+    return {
+        row["product_id"]: RatingFigures(
+            count=row["n"],
+            average=(Decimal(row["total"]) / row["n"]).quantize(_CENTS, ROUND_HALF_UP),
+            # The score pulls an average towards RATING_PRIOR_MEAN with the weight of
+            # RATING_PRIOR_WEIGHT reviews: one 5-star review scores (w*m + 5) / (w + 1),
+            # well below two hundred 4.8-star ones.
+            score=((weight * mean + row["total"]) / (weight + row["n"])).quantize(
+                _SCORE_PLACES, ROUND_HALF_UP
+            ),
+            histogram={str(stars): row[f"c{stars}"] for stars in range(1, 6)},
+        )
+        for row in rows
+    }
 
 
 def product_rating_recompute(*, product_ids: list[int] | None = None) -> int:
-    """Recompute figures from published reviews: the given products, or all of them."""
-    params = {
-        "weight": settings.RATING_PRIOR_WEIGHT,
-        "mean": settings.RATING_PRIOR_MEAN,
-    }
-    if product_ids is None:
-        where = "TRUE"
-    else:
-        where = "p2.id = ANY(%(ids)s)"
-        params["ids"] = list(product_ids)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_RECOMPUTE_SQL.format(where=where), params)
-        updated = cursor.rowcount
-        transaction.on_commit(catalog_changed)
+    """Recompute figures from published reviews: the given products, or all of them.
+    Returns how many products were written (the catalog owns and writes its columns)."""
+    ids = None if product_ids is None else list(product_ids)
+    with transaction.atomic():
+        updated = product_ratings_write(product_ids=ids, figures=_rating_figures(product_ids=ids))
     try:
         cache.incr(RECOMPUTATIONS_KEY)
     except ValueError:

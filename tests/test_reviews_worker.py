@@ -62,6 +62,7 @@ def paid_buyers(product: Product, count: int, *, tag: str) -> list:
             OrderLine(
                 order=order,
                 variant=variant,
+                product=product,
                 merchant=product.merchant,
                 product_name=product.name,
                 variant_name=variant.name,
