@@ -67,6 +67,8 @@ def user_update(*, user: User, name: str) -> User:
 # Failures are counted per email (case-insensitive) in a window that starts with the first
 # failure and lasts LOGIN_FAILURE_WINDOW seconds. Both the API token endpoint and the login
 # page go through user_authenticate, so a guesser cannot switch doors to get more tries.
+# Whether the window is still open is judged by our clock, the one Retry-After is computed
+# from; the keys' TTL in Redis (on Redis's clock) only clears them away afterwards.
 
 
 def _failure_keys(email: str) -> tuple[str, str]:
@@ -74,8 +76,16 @@ def _failure_keys(email: str) -> tuple[str, str]:
     return f"login-failures:{digest}:count", f"login-failures:{digest}:since"
 
 
+def _window_over(since: float | None, now: float) -> bool:
+    # No start time with a count still there (it expired a moment first, or was evicted):
+    # the count stands until its own TTL ends, as it always has.
+    return since is not None and now >= since + settings.LOGIN_FAILURE_WINDOW
+
+
 def login_failure_count(*, email: str) -> int:
-    count_key, _since_key = _failure_keys(email)
+    count_key, since_key = _failure_keys(email)
+    if _window_over(cache.get(since_key), time.time()):
+        return 0
     return int(cache.get(count_key) or 0)
 
 
@@ -83,9 +93,16 @@ def login_failure_record(*, email: str) -> int:
     """Count one failed log-in for `email`; returns the count in the current window."""
     count_key, since_key = _failure_keys(email)
     window = settings.LOGIN_FAILURE_WINDOW
+    now = time.time()
+    since = cache.get(since_key)
+    if _window_over(since, now):
+        # Over by our clock but not yet expired by Redis's: this failure opens the next
+        # window. Only here can a concurrent failure go uncounted (its increment deleted),
+        # and only for as long as the two clocks disagree.
+        cache.delete_many([count_key, since_key])
     # add() only writes when the key is absent and incr() is atomic in Redis, so concurrent
     # failures each count once and the window start is the first failure's time.
-    cache.add(since_key, time.time(), timeout=window)
+    cache.add(since_key, now, timeout=window)
     cache.add(count_key, 0, timeout=window)
     try:
         return cache.incr(count_key)
@@ -96,12 +113,13 @@ def login_failure_record(*, email: str) -> int:
 
 def login_failure_check(*, email: str) -> None:
     """Refuse further attempts once the email reached LOGIN_FAILURE_LIMIT failures."""
-    if login_failure_count(email=email) < settings.LOGIN_FAILURE_LIMIT:
-        return
-    _count_key, since_key = _failure_keys(email)
+    count_key, since_key = _failure_keys(email)
     window = settings.LOGIN_FAILURE_WINDOW
+    now = time.time()
     since = cache.get(since_key)
-    remaining = window if since is None else since + window - time.time()
+    if _window_over(since, now) or int(cache.get(count_key) or 0) < settings.LOGIN_FAILURE_LIMIT:
+        return
+    remaining = window if since is None else since + window - now
     retry_after = max(1, min(window, math.ceil(remaining)))
     raise ThrottledError(
         _("Too many failed log-in attempts. Try again in %(minutes)d minutes.")

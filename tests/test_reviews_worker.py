@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connection
 
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
@@ -24,6 +25,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BURST = 1000
 RATINGS = [5, 5, 4, 3, 5, 1, 4, 2, 5, 4]  # 3.8 on average, every star present
 SETTLE_TIMEOUT = 30
+# "Within seconds" of a moderation change: the coalescing delay plus one run, not a
+# nightly repair. The deadline of the poll that waits for the figures.
+FOLLOWS_WITHIN = 10
 
 
 def paid_buyers(product: Product, count: int, *, tag: str) -> list:
@@ -125,13 +129,26 @@ def test_a_burst_of_1000_reviews_is_recomputed_a_few_times_and_ends_exact(celery
     buyers = paid_buyers(product, BURST, tag="burst")
     cache.delete(services.RECOMPUTATIONS_KEY)
 
-    started = time.monotonic()
-    for i, buyer in enumerate(buyers):
-        services.review_create(
-            user=buyer, product=product, rating=RATINGS[i % len(RATINGS)], title=f"Review {i}"
-        )
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    started = time.monotonic()  # for the figures printed below (bench notes), not asserted
+    with connection.execute_wrapper(record):
+        for i, buyer in enumerate(buyers):
+            services.review_create(
+                user=buyer, product=product, rating=RATINGS[i % len(RATINGS)], title=f"Review {i}"
+            )
     burst_seconds = time.monotonic() - started
-    assert burst_seconds < 30, f"the burst took {burst_seconds:.1f} s, not a few seconds"
+    # The burst stays a few seconds because each write does only its own work: the
+    # purchase check and the insert, never the recomputation (the worker's, coalesced).
+    assert len(statements) == 2 * BURST, f"{len(statements)} statements for {BURST} reviews"
+    other_writes = [
+        sql for sql in statements if not sql.startswith(("SELECT", 'INSERT INTO "reviews_review"'))
+    ]
+    assert other_writes == [], other_writes[:3]
 
     expected = expected_figures(product)
     assert expected["rating_count"] == BURST
@@ -182,6 +199,8 @@ def test_hiding_and_restoring_a_review_moves_the_figures_within_seconds(celery_w
 
     wait_for(figures(all_three), timeout=SETTLE_TIMEOUT, worker=celery_worker)
 
+    # Timed only for the figures printed below (bench notes); the deadline of each poll
+    # is what holds them to "within seconds".
     started = time.monotonic()
     services.review_set_status(review_id=reviews[2].pk, status=Review.Status.HIDDEN)
     wait_for(
@@ -192,7 +211,7 @@ def test_hiding_and_restoring_a_review_moves_the_figures_within_seconds(celery_w
                 "rating_histogram": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 1},
             }
         ),
-        timeout=15,
+        timeout=FOLLOWS_WITHIN,
         worker=celery_worker,
     )
     hidden_after = time.monotonic() - started
@@ -200,8 +219,7 @@ def test_hiding_and_restoring_a_review_moves_the_figures_within_seconds(celery_w
 
     started = time.monotonic()
     services.review_set_status(review_id=reviews[2].pk, status=Review.Status.PUBLISHED)
-    wait_for(figures(all_three), timeout=15, worker=celery_worker)
+    wait_for(figures(all_three), timeout=FOLLOWS_WITHIN, worker=celery_worker)
     restored_after = time.monotonic() - started
     assert current_figures(product) == expected_figures(product)
-    # "Within seconds": the coalescing delay plus a run, not a nightly repair.
-    assert hidden_after < 10 and restored_after < 10, (hidden_after, restored_after)
+    print(f"\nfigures followed a hide in {hidden_after:.1f} s, a restore in {restored_after:.1f} s")

@@ -1,5 +1,5 @@
 import threading
-import time
+from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -122,19 +122,35 @@ def test_successes_do_not_count_towards_the_limit(settings):
     assert services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD) == user
 
 
-def test_attempts_are_allowed_again_when_the_window_passes(settings):
+def test_attempts_are_allowed_again_when_the_window_passes(settings, time_machine):
     settings.LOGIN_FAILURE_LIMIT = 1
-    settings.LOGIN_FAILURE_WINDOW = 1
+    window = settings.LOGIN_FAILURE_WINDOW
+    # Our clock moves; Redis's does not, so its TTLs cannot end the window here: the
+    # window must be judged by the clock Retry-After is computed from.
+    time_machine.move_to(datetime(2025, 3, 1, 12, 0, tzinfo=UTC), tick=False)
     user = UserFactory(email="me@example.com")
     with pytest.raises(InvalidCredentials):
         services.user_authenticate(email="me@example.com", password="typo")
     with pytest.raises(ThrottledError) as exc:
         services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD)
+    assert exc.value.retry_after == window
+
+    time_machine.shift(window - 1)
+    with pytest.raises(ThrottledError) as exc:
+        services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD)
     assert exc.value.retry_after == 1
 
-    time.sleep(1.2)
+    time_machine.shift(1)
 
     assert services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD) == user
+    # The next failure opens a new window of its own, counted from one.
+    assert services.login_failure_count(email="me@example.com") == 0
+    with pytest.raises(InvalidCredentials):
+        services.user_authenticate(email="me@example.com", password="typo")
+    assert services.login_failure_count(email="me@example.com") == 1
+    with pytest.raises(ThrottledError) as exc:
+        services.user_authenticate(email="me@example.com", password=DEFAULT_PASSWORD)
+    assert exc.value.retry_after == window
 
 
 def test_concurrent_failures_are_all_counted():

@@ -8,10 +8,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import secrets
+from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+import kombu.utils.functional
+import pytest
 import redis
+import redis.connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -115,3 +121,38 @@ def broker_down():
     finally:
         app.conf.broker_url = original
         _pools_reset()
+
+
+@dataclass
+class PublishCost:
+    """What publishing cost while the broker was down, counted instead of timed."""
+
+    connect_timeouts: list[float | None] = field(default_factory=list)  # one per attempt
+    pauses: list[float] = field(default_factory=list)  # kombu's waits between attempts
+
+    @property
+    def worst_case_seconds(self) -> float:
+        """How long these attempts could take against a broker that never answers (a host
+        that drops packets): every connect waiting out its timeout, plus every pause."""
+        waits = [math.inf if timeout is None else timeout for timeout in self.connect_timeouts]
+        return sum(waits) + sum(self.pauses)
+
+
+@contextlib.contextmanager
+def broker_down_counted():
+    """`broker_down()`, counting each attempt to reach the broker (with the connect timeout
+    it carried) and each pause kombu's retry loop takes between attempts. The pauses are
+    recorded, not slept, so a regression fails on the count instead of slowing the suite."""
+    cost = PublishCost()
+    closed_port = urlsplit(CLOSED_BROKER).port
+    real_connect = redis.connection.Connection._connect
+
+    def connect(connection):
+        if connection.port == closed_port:
+            cost.connect_timeouts.append(connection.socket_connect_timeout)
+        return real_connect(connection)
+
+    with pytest.MonkeyPatch.context() as patch, broker_down():
+        patch.setattr(redis.connection.Connection, "_connect", connect)
+        patch.setattr(kombu.utils.functional, "sleep", cost.pauses.append)
+        yield cost
