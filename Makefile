@@ -1,7 +1,7 @@
 # Bazaar developer commands. Everything runs in .venv, which the first command creates.
 #   make run     the shop with demo data on http://127.0.0.1:8000/ (PORT=8001 make run)
 #   make test    the whole test suite (make test ARGS="catalog -x" for a part)
-#   make lint    ruff check and format check
+#   make lint    ruff check, format check and mypy
 #   make bench   benchmarks (bench/run.py)
 
 PYTHON ?= python3
@@ -46,9 +46,11 @@ chromium:
 			|| echo "bazaar: chromium could not be installed: the browser test will be skipped"; \
 	fi
 
+# mypy's Django plugin loads settings, which need DEBUG (or a SECRET_KEY) to import.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
