@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from PIL import Image, ImageOps
 
+from catalog.errors import MerchantNotAllowed
 from catalog.models import Merchant, ProductImage
 
 if TYPE_CHECKING:
@@ -63,6 +64,17 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> int:
 
         transaction.on_commit(catalog_changed)
     return changed
+
+
+def merchant_scope_check(*, user: User, merchant_ids: Iterable[int]) -> None:
+    """Raise MerchantNotAllowed unless the user staffs every one of these merchants.
+
+    Superusers manage every merchant."""
+    ids = set(merchant_ids)
+    if user.is_superuser or not ids:
+        return
+    if Merchant.objects.filter(pk__in=ids, staff=user).count() != len(ids):
+        raise MerchantNotAllowed()
 
 
 def product_image_make_thumbnail(*, image: ProductImage) -> ProductImage:
