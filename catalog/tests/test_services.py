@@ -19,11 +19,19 @@ from catalog.services import (
     MERCHANTS_GROUP,
     merchant_staff_set,
     product_image_make_thumbnail,
+    product_images_process,
+    product_save,
     product_summary_refresh,
     thumbnail_jpeg,
+    variant_save,
 )
 from catalog.stock import stock_commit, stock_reserve, variant_stock_adjust
-from catalog.tests.factories import MerchantFactory, ProductFactory, VariantFactory
+from catalog.tests.factories import (
+    CategoryFactory,
+    MerchantFactory,
+    ProductFactory,
+    VariantFactory,
+)
 from shop.core.testing import run_together
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +127,26 @@ def test_merchant_staff_set_removes_the_group_only_when_no_merchant_is_left():
     assert both.groups.filter(name=MERCHANTS_GROUP).exists()  # still works for `second`
     assert not one.groups.filter(name=MERCHANTS_GROUP).exists()
     assert list(first.staff.all()) == []
+
+
+def test_product_images_process_makes_a_thumbnail_for_each_image(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    product = ProductFactory()
+    images = [
+        ProductImage.objects.create(
+            product=product,
+            image=SimpleUploadedFile(f"{name}.jpg", _jpeg_bytes(), content_type="image/jpeg"),
+        )
+        for name in ("front", "back")
+    ]
+
+    product_images_process(images=images)
+
+    stored = ProductImage.objects.filter(product=product).order_by("id")
+    assert [image.thumbnail.name.rsplit("/", 1)[-1] for image in stored] == [
+        "front-thumb.jpg",
+        "back-thumb.jpg",
+    ]
 
 
 # --- variant_stock_adjust ----------------------------------------------------------------
@@ -364,3 +392,110 @@ def test_sales_and_adjustments_racing_lose_no_update():
     assert (variant.stock, variant.reserved) == (10 + sum(deltas) - 4, 0)
     movements = list(StockMovement.objects.filter(variant=variant).order_by("id"))
     assert sorted(m.delta for m in movements) == sorted(deltas)
+
+
+# --- product_save and variant_save -------------------------------------------------------
+
+
+@pytest.fixture
+def merchant(staff_user):
+    return MerchantFactory(staff=[staff_user])
+
+
+def test_product_save_writes_only_the_edited_fields(merchant, staff_user):
+    product = ProductFactory(merchant=merchant, name="Lamp")
+    stale = Product.objects.get(pk=product.pk)
+    # Meanwhile the reviews task and a sale changed what the admin form doesn't edit.
+    Product.objects.filter(pk=product.pk).update(
+        rating_avg=Decimal("4.50"), rating_count=2, in_stock=False
+    )
+    stale.name = "Desk Lamp"
+    stale.rating_avg = Decimal("1.00")
+
+    product_save(product=stale, fields=["name", "rating_avg", "in_stock"], by=staff_user)
+
+    product.refresh_from_db()
+    assert product.name == "Desk Lamp"
+    assert (product.rating_avg, product.rating_count, product.in_stock) == (
+        Decimal("4.50"),
+        2,
+        False,
+    )
+
+
+def test_product_save_creates_a_product_for_the_users_merchant(merchant, staff_user):
+    product = Product(merchant=merchant, category=CategoryFactory(), name="New", slug="new")
+
+    product_save(product=product, fields=[], by=staff_user)
+
+    assert Product.objects.get(slug="new").merchant == merchant
+
+
+def test_product_save_refuses_merchants_the_user_does_not_staff(merchant, staff_user):
+    other = MerchantFactory()
+    theirs = ProductFactory(merchant=other, name="Theirs")
+    ours = ProductFactory(merchant=merchant, name="Ours")
+
+    theirs.merchant = merchant  # taking another merchant's product
+    ours.merchant = other  # giving ours away
+    new = Product(merchant=other, category=CategoryFactory(), name="X", slug="x")
+    for product in (theirs, ours, new):
+        with pytest.raises(MerchantNotAllowed):
+            product_save(product=product, fields=["merchant", "name"], by=staff_user)
+
+    assert Product.objects.get(pk=theirs.pk).merchant == other
+    assert Product.objects.get(pk=ours.pk).merchant == merchant
+    assert not Product.objects.filter(slug="x").exists()
+    superuser = UserFactory(is_superuser=True)
+    product_save(product=ours, fields=["merchant"], by=superuser)
+    assert Product.objects.get(pk=ours.pk).merchant == other
+
+
+def test_variant_save_creates_with_the_initial_stock_as_a_movement(merchant, staff_user):
+    product = ProductFactory(merchant=merchant, variants__stock=0)
+    variant = Variant(product=product, sku="NEW-1", name="New", price_amount=Decimal("3.00"))
+    variant.stock = 99  # what a form set: never written as such
+
+    variant_save(variant=variant, fields=[], by=staff_user, initial_stock=4)
+
+    stored = Variant.objects.get(sku="NEW-1")
+    assert (stored.stock, stored.reserved) == (4, 0)
+    movement = stored.stock_movements.get()
+    assert (movement.reason, movement.delta, movement.stock_after) == ("initial", 4, 4)
+    assert movement.actor == staff_user
+    product.refresh_from_db()
+    assert (product.price_amount, product.in_stock) == (Decimal("3.00"), True)
+
+
+def test_variant_save_never_writes_stock_or_reserved_of_an_existing_variant(merchant, staff_user):
+    variant = ProductFactory(merchant=merchant, variants__stock=10).variants.get()
+    stale = Variant.objects.get(pk=variant.pk)
+    Variant.objects.filter(pk=variant.pk).update(stock=7, reserved=2)  # a sale, an order
+    stale.price_amount, stale.stock, stale.reserved = Decimal("1.50"), 50, 0
+
+    variant_save(variant=stale, fields=["price_amount", "stock", "reserved"], by=staff_user)
+
+    variant.refresh_from_db()
+    assert (variant.price_amount, variant.stock, variant.reserved) == (Decimal("1.50"), 7, 2)
+    variant.product.refresh_from_db()
+    assert variant.product.price_amount == Decimal("1.50")  # summary refreshed
+    with pytest.raises(ValueError):
+        variant_save(variant=stale, fields=[], by=staff_user, initial_stock=3)
+
+
+def test_variant_save_refuses_another_merchants_product(merchant, staff_user):
+    theirs = ProductFactory(merchant=MerchantFactory(), variants__price_amount=Decimal("8.00"))
+    ours = ProductFactory(merchant=merchant)
+    variant = theirs.variants.get()
+
+    new = Variant(product=theirs, sku="X-1", name="X", price_amount=Decimal("1.00"))
+    variant.price_amount = Decimal("0.50")
+    moved = Variant.objects.get(pk=variant.pk)
+    moved.product = ours  # taking their variant into our product
+    for attempt in (new, variant, moved):
+        with pytest.raises(MerchantNotAllowed):
+            variant_save(variant=attempt, fields=["product", "price_amount"], by=staff_user)
+
+    assert not Variant.objects.filter(sku="X-1").exists()
+    stored = Variant.objects.get(pk=variant.pk)
+    assert (stored.product_id, stored.price_amount) == (theirs.pk, Decimal("8.00"))
