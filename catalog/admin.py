@@ -3,25 +3,56 @@
 Scoping for merchant staff (members of the Merchants group listed in `Merchant.staff`) is
 applied in every entry point the admin has: changelist and object lookup (`get_queryset`,
 `get_object`, which answers 404 for anything out of scope), foreign-key choices, form
-validation and `save_model`, and inlines.
+validation and inlines; saves go through catalog services, which check it again.
+
+Stock is read-only here: a new variant may be given its initial stock, and after that
+"Adjust stock" (a signed change with a reason) is the only way to change it, through
+`catalog.stock.variant_stock_adjust`, so an admin never writes a number over a sale.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404
-from django.utils.html import format_html
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from catalog import services
-from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
+from catalog.errors import MerchantNotAllowed, StockBelowReserved, StockBelowZero
+from catalog.models import (
+    Category,
+    Merchant,
+    Product,
+    ProductAttribute,
+    ProductImage,
+    StockMovement,
+    Variant,
+)
 from catalog.selectors import category_tree
+from catalog.stock import variant_stock_adjust
+
+# What a person may give as the reason of an adjustment; `initial` is recorded when a
+# variant is created, and sources added later (sales, imports) record their own.
+ADJUST_REASONS = [
+    StockMovement.Reason.ADJUSTMENT,
+    StockMovement.Reason.CORRECTION,
+    StockMovement.Reason.RETURN,
+    StockMovement.Reason.DAMAGED,
+]
+RECENT_MOVEMENTS = 20
 
 
 def merchants_for(user) -> QuerySet[Merchant]:
@@ -31,22 +62,22 @@ def merchants_for(user) -> QuerySet[Merchant]:
     return Merchant.objects.filter(staff=user)
 
 
-def _form_field_names(form: forms.ModelForm) -> list[str]:
-    """The concrete model fields the form edits, plus `updated_at`.
-
-    Saving only these keeps an admin edit from writing back stale copies of columns other
-    code maintains (a variant's `reserved`, a product's summary and rating)."""
-    model_fields = form._meta.model._meta.concrete_fields
-    concrete = {f.name for f in model_fields if not f.primary_key and not f.generated}
-    return [name for name in form.fields if name in concrete] + ["updated_at"]
-
-
 def _image_tag(image: ProductImage, *, size: int) -> str:
     picture = image.thumbnail or image.image
     if not picture:
         return "-"
     style = f"max-height:{size}px;max-width:{size}px"
     return format_html('<img src="{}" alt="" style="{}">', picture.url, style)
+
+
+@contextmanager
+def _merchant_denied_as_403():
+    """The services' scope check, as the admin answers it: 403. Forms and scoped lookups
+    stop out-of-scope users first; this is for whatever gets past them."""
+    try:
+        yield
+    except MerchantNotAllowed as exc:
+        raise PermissionDenied(str(exc.message)) from exc
 
 
 class ScopedAdminMixin:
@@ -105,33 +136,49 @@ class ProductAdminForm(forms.ModelForm):
 
 
 class VariantForm(forms.ModelForm):
+    """A variant's own fields. `stock` is the initial stock of a new variant; on an existing
+    one it is shown disabled (its posted value is ignored): "Adjust stock" changes it."""
+
     class Meta:
         model = Variant
         fields = ["sku", "name", "price_amount", "currency", "stock", "is_active", "position"]
 
-    def clean_stock(self):
-        stock = self.cleaned_data["stock"]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stock = self.fields.get("stock")
+        if stock is None:
+            return
         if self.instance.pk:
-            # An unlocked read: a clear message in the usual case; the database
-            # constraint still stops the rare order that reserves in between.
-            reserved = (
-                Variant.objects.filter(pk=self.instance.pk)
-                .values_list("reserved", flat=True)
-                .first()
-            ) or 0
-            if stock < reserved:
-                raise ValidationError(
-                    _("%(reserved)s are reserved by open orders; stock can't be lower."),
-                    code="below_reserved",
-                    params={"reserved": reserved},
-                )
-        return stock
+            stock.disabled = True
+            stock.help_text = _("Change it with “Adjust stock”.")
+        else:
+            stock.help_text = _("Initial stock, recorded as its first stock movement.")
 
-    def save(self, commit=True):
-        if self.instance.pk and commit:
-            self.instance.save(update_fields=_form_field_names(self))
-            return self.instance
-        return super().save(commit=commit)
+    def initial_stock(self) -> int:
+        """What a new variant starts with (0 for an existing one: its stock is not edited)."""
+        if self.instance.pk:
+            return 0
+        return self.cleaned_data.get("stock") or 0
+
+
+class StockAdjustForm(forms.Form):
+    delta = forms.IntegerField(
+        label=_("Change"),
+        min_value=-1_000_000,
+        max_value=1_000_000,
+        help_text=_("Units to add to the stock on hand; negative to take away (e.g. -3)."),
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[(reason.value, reason.label) for reason in ADJUST_REASONS],
+        initial=StockMovement.Reason.ADJUSTMENT,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class VariantInlineFormSet(BaseInlineFormSet):
@@ -160,15 +207,23 @@ class VariantInline(ScopedInlineMixin, admin.TabularInline):
         "stock",
         "reserved",
         "stock_available",
+        "adjust_stock",
         "is_active",
         "position",
     ]
-    readonly_fields = ["reserved", "stock_available"]
+    readonly_fields = ["reserved", "stock_available", "adjust_stock"]
 
     def get_formset(self, request, obj=None, **kwargs):
         # InlineModelAdmin passes min_num to the formset but not validate_min.
         kwargs.setdefault("validate_min", True)
         return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description=_("adjust"))
+    def adjust_stock(self, obj: Variant) -> str:
+        if not obj.pk:
+            return "-"
+        url = reverse("admin:catalog_variant_adjust_stock", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Adjust stock"))
 
 
 class ProductImageInline(ScopedInlineMixin, admin.TabularInline):
@@ -282,24 +337,37 @@ class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        # The form already refused other merchants; this guards code paths without a form.
-        if not merchants_for(request.user).filter(pk=obj.merchant_id).exists():
-            raise PermissionDenied
-        if change:
-            obj.save(update_fields=_form_field_names(form))
-        else:
-            obj.save()
+        with _merchant_denied_as_403():
+            services.product_save(product=obj, fields=form.fields, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Variant:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for variant in formset.deleted_objects:
+            variant.delete()
+        form_of = {id(variant_form.instance): variant_form for variant_form in formset.forms}
+        saved = [*formset.new_objects, *(variant for variant, _fields in formset.changed_objects)]
+        for variant in saved:
+            variant_form = form_of[id(variant)]
+            with _merchant_denied_as_403():
+                services.variant_save(
+                    variant=variant,
+                    fields=variant_form.fields,
+                    by=request.user,
+                    initial_stock=variant_form.initial_stock(),
+                )
+        return None
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         product = form.instance
         for formset in formsets:
-            if formset.model is not ProductImage:
-                continue
-            changed = [obj for obj, fields in formset.changed_objects if "image" in fields]
-            for image in [*formset.new_objects, *changed]:
-                services.product_image_make_thumbnail(image=image)
-        # Still inside the admin's transaction, so lists never see the old summary.
+            if formset.model is ProductImage:
+                changed = [obj for obj, fields in formset.changed_objects if "image" in fields]
+                services.product_images_process(images=[*formset.new_objects, *changed])
+        # Still inside the admin's transaction (deleted variants too), so lists never see
+        # the old summary.
         services.product_summary_refresh(product_ids=[product.pk])
         product.refresh_from_db(fields=["price_amount", "in_stock"])
 
@@ -348,19 +416,41 @@ class VariantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "stock_available",
         "is_active",
     ]
-    list_editable = ["price_amount", "stock", "is_active"]
+    list_editable = ["price_amount", "is_active"]
     list_select_related = ["product"]
     search_fields = ["sku", "name", "product__name"]
     autocomplete_fields = ["product"]
-    fields = ["product", *VariantInline.fields]
-    readonly_fields = ["reserved", "stock_available"]
     list_per_page = 100
     show_full_result_count = False
+    actions = ["adjust_stock_action"]
+
+    def get_fieldsets(self, request, obj=None):
+        main = ["product", "sku", "name", "price_amount", "currency", "stock"]
+        if obj is None:
+            return [(None, {"fields": [*main, "is_active", "position"]})]
+        return [
+            (None, {"fields": [*main, "reserved", "stock_available", "is_active", "position"]}),
+            (_("Recent stock movements"), {"fields": ["recent_stock_movements"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["stock", "reserved", "stock_available", "recent_stock_movements"]
 
     def get_changelist_form(self, request, **kwargs):
-        # The list edits stock too: same reserved-stock check and partial save.
         kwargs.setdefault("form", VariantForm)
         return super().get_changelist_form(request, **kwargs)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:variant_id>/adjust-stock/",
+                self.admin_site.admin_view(self.adjust_stock_view),
+                name="catalog_variant_adjust_stock",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_list_filter(self, request):
         filters = [StockFilter, "is_active"]
@@ -378,13 +468,93 @@ class VariantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if not Product.objects.for_staff(request.user).filter(pk=obj.product_id).exists():
+        with _merchant_denied_as_403():
+            services.variant_save(
+                variant=obj, fields=form.fields, by=request.user, initial_stock=form.initial_stock()
+            )
+
+    @admin.display(description=_("stock movements"))
+    def recent_stock_movements(self, obj: Variant) -> str:
+        movements = obj.stock_movements.select_related("actor").order_by("-id")[:RECENT_MOVEMENTS]
+        if not movements:
+            return "-"
+        head = format_html_join(
+            "",
+            "<th>{}</th>",
+            [(_("at"),), (_("change"),), (_("stock after"),), (_("reason"),), (_("by"),),
+             (_("note"),)],
+        )  # fmt: skip
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(localtime(m.created_at), "SHORT_DATETIME_FORMAT"),
+                    f"{m.delta:+d}",
+                    m.stock_after,
+                    m.get_reason_display(),
+                    m.actor or "-",
+                    m.note,
+                )
+                for m in movements
+            ),
+        )
+        return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, rows)
+
+    @admin.action(description=_("Adjust stock…"), permissions=["change"])
+    def adjust_stock_action(self, request, queryset):
+        variants = list(queryset[:2])
+        if len(variants) != 1:
+            self.message_user(request, _("Choose exactly one variant to adjust."), messages.ERROR)
+            return None
+        url = reverse("admin:catalog_variant_adjust_stock", args=[variants[0].pk])
+        return HttpResponseRedirect(url)
+
+    def adjust_stock_view(self, request, variant_id: int):
+        """A signed change of the stock on hand with a reason, through variant_stock_adjust."""
+        variant = self.get_queryset(request).filter(pk=variant_id).first()
+        if variant is None:
+            raise Http404(_("No such object."))
+        if not self.has_change_permission(request, variant):
             raise PermissionDenied
-        if change:
-            obj.save(update_fields=_form_field_names(form))
+        if request.method == "POST":
+            form = StockAdjustForm(request.POST)
+            if form.is_valid() and self._adjust_stock(request, variant, form):
+                return redirect("admin:catalog_variant_change", variant.pk)
         else:
-            obj.save()
-        services.product_summary_refresh(product_ids=[obj.product_id])
+            form = StockAdjustForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Adjust stock of %(variant)s") % {"variant": variant},
+            "variant": variant,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/catalog/variant/adjust_stock.html", context)
+
+    def _adjust_stock(self, request, variant: Variant, form: StockAdjustForm) -> bool:
+        try:
+            with _merchant_denied_as_403():
+                movement = variant_stock_adjust(
+                    variant_id=variant.pk,
+                    delta=form.cleaned_data["delta"],
+                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                )
+        except (StockBelowZero, StockBelowReserved) as exc:
+            form.add_error("delta", str(exc.message))
+            return False
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return False
+        self.message_user(
+            request,
+            _("Stock of %(sku)s changed by %(delta)+d: %(stock)s on hand now.")
+            % {"sku": variant.sku, "delta": movement.delta, "stock": movement.stock_after},
+            messages.SUCCESS,
+        )
+        return True
 
 
 # --- Category and merchant ---------------------------------------------------------------

@@ -3,9 +3,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.querysets import ProductQuerySet
@@ -150,7 +152,9 @@ class Variant(BaseModel):
     price_amount = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
     # `stock` is what is on hand; `reserved` is held by placed, unpaid orders.
-    stock = models.IntegerField(_("stock on hand"), default=0)
+    # Changed only by catalog.stock (sales, `variant_stock_adjust`); the validator gives a
+    # new variant's initial stock a form error rather than the constraint's.
+    stock = models.IntegerField(_("stock on hand"), default=0, validators=[MinValueValidator(0)])
     reserved = models.IntegerField(_("reserved"), default=0, editable=False)
     stock_available = models.GeneratedField(
         expression=F("stock") - F("reserved"),
@@ -184,6 +188,72 @@ class Variant(BaseModel):
     @property
     def in_stock(self) -> bool:
         return self.stock_available > 0
+
+
+class StockMovementReason(models.TextChoices):
+    """Why stock on hand changed. Later sources (sales, returns, imports) add their own."""
+
+    INITIAL = "initial", _("Initial stock")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    CORRECTION = "correction", _("Stock count correction")
+    RETURN = "return", _("Returned to stock")
+    DAMAGED = "damaged", _("Damaged or lost")
+
+
+class StockMovement(models.Model):
+    """Append-only: every change to a variant's stock on hand, why, by whom and what it left.
+
+    Written only by catalog.stock under the variant's row lock, so per variant the rows in
+    id order replay the stock: each `stock_after` is the previous one plus `delta`."""
+
+    Reason = StockMovementReason
+
+    variant = models.ForeignKey(
+        Variant,
+        on_delete=models.CASCADE,
+        related_name="stock_movements",
+        verbose_name=_("variant"),
+        # The index below, led by the variant, serves this key too.
+        db_index=False,
+    )
+    delta = models.IntegerField(_("change"))
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    note = models.TextField(_("note"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    stock_after = models.IntegerField(_("stock after"))
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["created_at", "id"]
+        indexes = [
+            # A variant's history, newest first: one backward scan of this index.
+            models.Index(fields=["variant", "id"], name="catalog_stockmovement_history"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(delta=0), name="catalog_stockmovement_delta_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=StockMovementReason.values),
+                name="catalog_stockmovement_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock_after__gte=0),
+                name="catalog_stockmovement_stock_after_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.variant_id}: {self.delta:+d} ({self.reason})"
 
 
 class ProductImage(BaseModel):

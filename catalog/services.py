@@ -12,10 +12,11 @@ from typing import IO, TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from PIL import Image, ImageOps
 
-from catalog.models import Merchant, ProductImage
+from catalog.errors import MerchantNotAllowed
+from catalog.models import Merchant, Product, ProductImage, StockMovement, Variant
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -127,6 +128,110 @@ def product_ratings_write(
 
         transaction.on_commit(catalog_changed)
     return updated
+
+
+def merchant_scope_check(*, user: User, merchant_ids: Iterable[int]) -> None:
+    """Raise MerchantNotAllowed unless the user staffs every one of these merchants.
+
+    Superusers manage every merchant."""
+    ids = set(merchant_ids)
+    if user.is_superuser or not ids:
+        return
+    if Merchant.objects.filter(pk__in=ids, staff=user).count() != len(ids):
+        raise MerchantNotAllowed()
+
+
+def _writable_fields(
+    model: type[models.Model], names: Iterable[str], *, never: Iterable[str] = ()
+) -> list[str]:
+    """Of `names`, the concrete editable columns, plus `updated_at`: what a partial save writes.
+
+    Columns other code maintains (a product's summary and rating, a variant's `reserved`)
+    are not editable, so an edit never writes back a stale copy of them."""
+    skip = set(never)
+    writable = {
+        field.name
+        for field in model._meta.concrete_fields
+        if field.editable and not field.primary_key and not field.generated
+    } - skip
+    return [*dict.fromkeys(name for name in names if name in writable), "updated_at"]
+
+
+def _products_lock(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """Lock products in primary-key order; returns {product id: merchant id}.
+
+    Catalog writes that hold a product and its variants take the product first; stock
+    services hold only variants (their summary refresh runs after commit), so neither
+    order can deadlock the other."""
+    rows = (
+        Product.objects.select_for_update()
+        .filter(pk__in=set(product_ids))
+        .order_by("pk")
+        .values_list("pk", "merchant_id")
+    )
+    return dict(rows)
+
+
+@transaction.atomic
+def product_save(*, product: Product, fields: Iterable[str], by: User) -> Product:
+    """Create a product, or write only the editable `fields` of an existing one, for a user
+    who manages its merchant (before and after the edit).
+
+    Callers validate the values (the admin form runs full_clean); the constraints back it up."""
+    merchant_ids = {product.merchant_id}
+    if not product._state.adding:
+        merchant_ids |= set(_products_lock(product_ids=[product.pk]).values())
+    merchant_scope_check(user=by, merchant_ids=merchant_ids)
+    if product._state.adding:
+        product.save()
+    else:
+        product.save(update_fields=_writable_fields(Product, fields))
+    return product
+
+
+@transaction.atomic
+def variant_save(
+    *, variant: Variant, fields: Iterable[str], by: User, initial_stock: int = 0
+) -> Variant:
+    """Create a variant with `initial_stock`, or write only the editable `fields` of an
+    existing one; then refresh the listed summary of its product (both, if it moved).
+
+    Stock is never written here: a new variant is inserted with none and its initial stock
+    recorded as a movement by catalog.stock, which alone changes stock afterwards."""
+    from catalog.stock import variant_stock_adjust  # catalog.stock imports this module
+
+    adding = variant._state.adding
+    if initial_stock and not adding:
+        raise ValueError("initial_stock is for new variants; adjust an existing one's stock")
+    product_ids = {variant.product_id}
+    if not adding:
+        stored = Variant.objects.filter(pk=variant.pk).values_list("product_id", flat=True)
+        product_ids.update(stored)
+    merchants = _products_lock(product_ids=product_ids)
+    if len(merchants) != len(product_ids):
+        raise Product.DoesNotExist("The variant's product no longer exists.")
+    merchant_scope_check(user=by, merchant_ids=merchants.values())
+    if adding:
+        variant.stock = variant.reserved = 0
+        variant.save()
+        if initial_stock:
+            variant_stock_adjust(
+                variant_id=variant.pk,
+                delta=initial_stock,
+                reason=StockMovement.Reason.INITIAL,
+                by=by,
+            )
+            variant.refresh_from_db(fields=["stock", "reserved", "stock_available"])
+    else:
+        variant.save(update_fields=_writable_fields(Variant, fields, never=["stock"]))
+    # In this transaction, so lists never show a price the variants no longer have.
+    product_summary_refresh(product_ids=product_ids)
+    return variant
+
+
+def product_images_process(*, images: Iterable[ProductImage]) -> list[ProductImage]:
+    """Thumbnails for a product's new or replaced images."""
+    return [product_image_make_thumbnail(image=image) for image in images]
 
 
 def product_image_make_thumbnail(*, image: ProductImage) -> ProductImage:

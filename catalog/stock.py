@@ -15,12 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
-from catalog.errors import InsufficientStock
-from catalog.services import product_summary_refresh
+from catalog.errors import InsufficientStock, StockBelowReserved, StockBelowZero
+from catalog.models import StockMovement, Variant
+from catalog.services import merchant_scope_check, product_summary_refresh
 from shop.core.pagecache import catalog_changed
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass
@@ -159,6 +166,62 @@ def stock_restock(*, quantities: Mapping[int, int]) -> None:
     """Sold units come back on the shelf (a paid order cancelled before shipping)."""
     variants = variants_lock(variant_ids=quantities)
     _apply(column_deltas={"stock": dict(quantities)}, variants=variants)
+
+
+# A savepoint (not savepoint=False as above): a caller may catch a refusal and go on in its
+# own transaction, e.g. an admin page adjusting several variants.
+@transaction.atomic
+def variant_stock_adjust(
+    *, variant_id: int, delta: int, reason: str, by: User | None, note: str = ""
+) -> StockMovement:
+    """Add `delta` units to a variant's stock on hand (negative takes them away) and record
+    it as a StockMovement; returns the movement, whose `stock_after` is the new stock.
+
+    Decided on the locked row, so a sale in between is never overwritten: stock can go
+    neither below zero nor below what open orders have reserved. `by` None is the shop
+    itself (a task, an import); a user must staff the variant's merchant."""
+    if delta == 0:
+        raise ValidationError(
+            {"delta": _("An adjustment must change the stock: give a number other than 0.")},
+            code="zero_delta",
+        )
+    if reason not in StockMovement.Reason.values:
+        raise ValidationError(
+            {"reason": _("%(reason)s is not a known reason.") % {"reason": reason}},
+            code="invalid",
+        )
+    variants = variants_lock(variant_ids=[variant_id])
+    variant = variants.get(variant_id)
+    if variant is None:
+        raise Variant.DoesNotExist(f"No variant {variant_id}.")
+    if by is not None:
+        merchant_scope_check(user=by, merchant_ids=[variant.merchant_id])
+    stock_after = variant.stock + delta
+    figures = {"stock": variant.stock, "reserved": variant.reserved, "stock_after": stock_after}
+    if stock_after < 0:
+        raise StockBelowZero(
+            _("Only %(stock)s on hand: taking %(taken)s away would leave less than none.")
+            % {"stock": variant.stock, "taken": -delta},
+            extra=figures,
+        )
+    if stock_after < variant.reserved:
+        raise StockBelowReserved(
+            _(
+                "%(reserved)s are reserved by open orders, so stock on hand can't go below "
+                "%(reserved)s (this change would leave %(stock_after)s)."
+            )
+            % figures,
+            extra=figures,
+        )
+    _apply(column_deltas={"stock": {variant_id: delta}}, variants=variants)
+    return StockMovement.objects.create(
+        variant_id=variant_id,
+        delta=delta,
+        reason=reason,
+        note=note,
+        actor=by,
+        stock_after=variant.stock,
+    )
 
 
 def variant_reserved_drift(*, held: Mapping[int, int]) -> list[dict]:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.tests.factories import UserFactory
-from catalog.models import Product, ProductImage, Variant
+from catalog.models import Product, ProductImage, StockMovement, Variant
 from catalog.services import MERCHANTS_GROUP
 from catalog.tests.factories import (
     CategoryFactory,
@@ -106,6 +106,11 @@ def _formset(prefix, rows, *, initial=0):
     for index, row in enumerate(rows):
         data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
     return data
+
+
+def _adjust(client, variant, delta, *, reason="adjustment", note=""):
+    url = reverse("admin:catalog_variant_adjust_stock", args=[variant.pk])
+    return client.post(url, {"delta": str(delta), "reason": reason, "note": note})
 
 
 def _product_post(
@@ -230,7 +235,7 @@ def test_staff_cannot_create_a_product_for_another_merchant(client_a, merchant_b
     assert not Product.objects.filter(slug="desk-lamp").exists()
 
 
-def test_staff_creates_a_product_for_their_merchant(client_a, merchant_a):
+def test_staff_creates_a_product_for_their_merchant(client_a, merchant_a, staff_a):
     category = CategoryFactory()
 
     response = client_a.post(
@@ -240,7 +245,13 @@ def test_staff_creates_a_product_for_their_merchant(client_a, merchant_a):
     assert response.status_code == 302
     product = Product.objects.get(slug="desk-lamp")
     assert product.merchant == merchant_a
-    assert product.variants.get().sku == "LAMP-1"
+    variant = product.variants.get()
+    assert (variant.sku, variant.stock) == ("LAMP-1", 4)
+    assert product.in_stock is True
+    # Created with none, then its initial stock recorded as the first movement.
+    movement = variant.stock_movements.get()
+    assert (movement.reason, movement.delta, movement.stock_after) == ("initial", 4, 4)
+    assert movement.actor == staff_a
 
 
 def test_product_form_refuses_a_merchant_the_user_does_not_work_for(rf, staff_a, merchant_b):
@@ -372,6 +383,7 @@ def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
 ):
     settings.MEDIA_ROOT = tmp_path
     variant = product_a.variants.get()
+    assert _adjust(client_a, variant, -10).status_code == 302  # A-1 sold out
     data = _product_post(
         merchant=product_a.merchant,
         category=product_a.category,
@@ -380,7 +392,7 @@ def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
         initial=1,
         variants=[
             {"id": variant.pk, "product": product_a.pk, "sku": "A-1", "name": "Old",
-             "price_amount": "30.00", "stock": "0"},
+             "price_amount": "30.00"},
             {"sku": "A-2", "name": "New", "price_amount": "12.50", "stock": "3"},
         ],
         images=[{"image": _png(), "alt_text": "Lamp", "position": "0"}],
@@ -391,7 +403,8 @@ def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
     assert response.status_code == 302, response.context and response.context["errors"]
     product_a.refresh_from_db()
     assert product_a.price_amount == Decimal("12.50")
-    assert product_a.in_stock is True
+    assert product_a.in_stock is True  # from the new variant alone
+    assert Variant.objects.get(sku="A-2").stock == 3
     image = ProductImage.objects.get(product=product_a)
     assert image.thumbnail.name.endswith("-thumb.jpg")
     with Image.open(tmp_path / image.thumbnail.name) as thumbnail:
@@ -400,6 +413,7 @@ def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
 
 def test_saving_with_every_variant_out_of_stock_marks_product_out_of_stock(client_a, product_a):
     variant = product_a.variants.get()
+    assert _adjust(client_a, variant, -10).status_code == 302
     data = _product_post(
         merchant=product_a.merchant,
         category=product_a.category,
@@ -407,7 +421,7 @@ def test_saving_with_every_variant_out_of_stock_marks_product_out_of_stock(clien
         slug=product_a.slug,
         initial=1,
         variants=[{"id": variant.pk, "product": product_a.pk, "sku": "A-1", "name": "Only",
-                   "price_amount": "9.00", "stock": "0"}],
+                   "price_amount": "9.00"}],
     )  # fmt: skip
 
     client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
@@ -462,16 +476,18 @@ def test_stock_below_reserved_is_a_form_error_and_reserved_is_never_overwritten(
         "position": "0",
     }
 
-    too_low = client_a.post(url, {**row, "stock": "5"})
+    too_low = _adjust(client_a, variant, -5)  # 10 - 5 = 5 < 6 reserved
     client_a.get(url)  # the admin loaded reserved=6 ...
     Variant.objects.filter(pk=variant.pk).update(reserved=7)  # ... then an order reserved one
-    ok = client_a.post(url, {**row, "stock": "8"})
+    ok = _adjust(client_a, variant, -2)
+    edit = client_a.post(url, {**row, "name": "Renamed"})
 
     assert too_low.status_code == 200
-    assert "stock" in too_low.context["adminform"].form.errors
+    assert "delta" in too_low.context["form"].errors
     assert ok.status_code == 302
+    assert edit.status_code == 302
     variant.refresh_from_db()
-    assert (variant.stock, variant.reserved) == (8, 7)
+    assert (variant.stock, variant.reserved, variant.name) == (8, 7, "Renamed")
 
 
 def test_variant_list_edit_refreshes_the_product_summary(superuser_client):
@@ -485,16 +501,208 @@ def test_variant_list_edit_refreshes_the_product_summary(superuser_client):
         "form-MAX_NUM_FORMS": "1000",
         "_save": "Save",
     }
-    for index, (row, price, stock) in enumerate([(variant, "20.00", "0"), (other, "7.00", "0")]):
+    for index, (row, price) in enumerate([(variant, "20.00"), (other, "7.00")]):
         data.update({
             f"form-{index}-id": row.pk,
             f"form-{index}-price_amount": price,
-            f"form-{index}-stock": stock,
             f"form-{index}-is_active": "on",
         })  # fmt: skip
+    assert _adjust(superuser_client, variant, -5).status_code == 302
 
     response = superuser_client.post(reverse("admin:catalog_variant_changelist"), data)
 
     assert response.status_code == 302
     product.refresh_from_db()
     assert (product.price_amount, product.in_stock) == (Decimal("7.00"), False)
+
+
+# --- stock: read-only, changed through "Adjust stock" -----------------------------------
+
+
+def _variant_row(variant, **changes):
+    return {
+        "product": variant.product_id,
+        "sku": variant.sku,
+        "name": variant.name,
+        "price_amount": str(variant.price_amount),
+        "currency": variant.currency,
+        "is_active": "on",
+        "position": str(variant.position),
+        **changes,
+    }
+
+
+def test_adjust_stock_form_changes_stock_and_records_who_and_why(client_a, product_a, staff_a):
+    variant = product_a.variants.get()
+    url = reverse("admin:catalog_variant_adjust_stock", args=[variant.pk])
+
+    page = client_a.get(url)
+    response = _adjust(client_a, variant, -3, reason="damaged", note="Dropped a box")
+
+    assert page.status_code == 200
+    assert "10 on hand" in page.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:catalog_variant_change", args=[variant.pk])
+    variant.refresh_from_db()
+    assert variant.stock == 7
+    movement = StockMovement.objects.get(variant=variant)
+    assert (movement.delta, movement.reason, movement.note) == (-3, "damaged", "Dropped a box")
+    assert (movement.actor, movement.stock_after) == (staff_a, 7)
+    change_page = client_a.get(response["Location"]).content.decode()
+    assert "changed by -3: 7 on hand now" in change_page
+    # The change page lists the movement and links to the form.
+    assert "Dropped a box" in change_page
+    assert "Damaged or lost" in change_page
+    assert url in change_page
+
+
+def test_adjust_stock_form_shows_the_services_refusal_as_a_form_error(client_a, product_a):
+    variant = product_a.variants.get()
+    Variant.objects.filter(pk=variant.pk).update(stock=10, reserved=4)
+
+    below_reserved = _adjust(client_a, variant, -7)
+    below_zero = _adjust(client_a, variant, -11)
+    zero = _adjust(client_a, variant, 0)
+    initial = _adjust(client_a, variant, 5, reason="initial")  # recorded on creation only
+
+    assert below_reserved.status_code == 200
+    assert "4 are reserved by open orders" in below_reserved.context["form"].errors["delta"][0]
+    assert "Only 10 on hand" in below_zero.context["form"].errors["delta"][0]
+    assert "other than 0" in zero.context["form"].errors["delta"][0]
+    assert "reason" in initial.context["form"].errors
+    variant.refresh_from_db()
+    assert (variant.stock, variant.reserved) == (10, 4)
+    assert not StockMovement.objects.exists()
+
+
+def test_staff_cannot_adjust_another_merchants_variant(client_a, product_b):
+    variant = product_b.variants.get()
+    url = reverse("admin:catalog_variant_adjust_stock", args=[variant.pk])
+
+    assert client_a.get(url).status_code == 404
+    assert _adjust(client_a, variant, 5).status_code == 404
+    variant.refresh_from_db()
+    assert variant.stock == 10
+    assert not StockMovement.objects.exists()
+
+
+def test_changelist_action_opens_the_adjust_form_for_one_variant(superuser_client):
+    first, second = VariantFactory(), VariantFactory()
+    url = reverse("admin:catalog_variant_changelist")
+
+    def act(*variants):
+        return superuser_client.post(
+            url, {"action": "adjust_stock_action", "_selected_action": [v.pk for v in variants]}
+        )
+
+    one = act(first)
+    two = act(first, second)
+
+    assert one.status_code == 302
+    assert one["Location"] == reverse("admin:catalog_variant_adjust_stock", args=[first.pk])
+    assert two.status_code == 302
+    assert two["Location"].startswith(url)  # back to the list, with a message
+    messages = [str(m) for m in superuser_client.get(two["Location"]).context["messages"]]
+    assert "Choose exactly one variant to adjust." in messages
+
+
+def test_variant_change_form_shows_stock_read_only_and_ignores_a_posted_stock(client_a, product_a):
+    variant = product_a.variants.get()
+    url = reverse("admin:catalog_variant_change", args=[variant.pk])
+
+    page = client_a.get(url)
+    response = client_a.post(url, _variant_row(variant, stock="99", price_amount="12.00"))
+
+    assert "stock" not in page.context["adminform"].form.fields
+    assert "stock" in page.context["adminform"].readonly_fields
+    assert response.status_code == 302
+    variant.refresh_from_db()
+    assert (variant.stock, variant.price_amount) == (10, Decimal("12.00"))
+    assert not StockMovement.objects.exists()
+
+
+def test_variant_changelist_does_not_edit_stock(superuser_client, product_a):
+    variant = product_a.variants.get()
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": variant.pk,
+        "form-0-price_amount": "11.00",
+        "form-0-stock": "99",
+        "form-0-is_active": "on",
+        "_save": "Save",
+    }
+
+    page = superuser_client.get(reverse("admin:catalog_variant_changelist"))
+    response = superuser_client.post(reverse("admin:catalog_variant_changelist"), data)
+
+    assert "stock" not in page.context["cl"].list_editable
+    assert response.status_code == 302
+    variant.refresh_from_db()
+    assert (variant.stock, variant.price_amount) == (10, Decimal("11.00"))
+
+
+def test_product_inline_shows_existing_stock_disabled_and_ignores_a_posted_stock(
+    client_a, product_a
+):
+    variant = product_a.variants.get()
+    Variant.objects.filter(pk=variant.pk).update(reserved=3)
+    url = reverse("admin:catalog_product_change", args=[product_a.pk])
+    data = _product_post(
+        merchant=product_a.merchant,
+        category=product_a.category,
+        name=product_a.name,
+        slug=product_a.slug,
+        initial=1,
+        variants=[{"id": variant.pk, "product": product_a.pk, "sku": "A-1", "name": "Renamed",
+                   "price_amount": "9.00", "stock": "99"}],
+    )  # fmt: skip
+
+    page = client_a.get(url)
+    response = client_a.post(url, data)
+
+    inline_form = page.context["inline_admin_formsets"][0].formset.forms[0]
+    assert inline_form.fields["stock"].disabled
+    assert response.status_code == 302
+    variant.refresh_from_db()
+    assert (variant.stock, variant.reserved, variant.name) == (10, 3, "Renamed")
+    assert not StockMovement.objects.exists()
+
+
+def test_adding_a_variant_records_its_initial_stock(client_a, product_a, staff_a):
+    response = client_a.post(
+        reverse("admin:catalog_variant_add"),
+        {
+            "product": product_a.pk,
+            "sku": "A-2",
+            "name": "Blue",
+            "price_amount": "5.00",
+            "currency": "USD",
+            "stock": "6",
+            "is_active": "on",
+            "position": "1",
+        },
+    )
+
+    assert response.status_code == 302
+    variant = Variant.objects.get(sku="A-2")
+    assert variant.stock == 6
+    movement = variant.stock_movements.get()
+    assert (movement.reason, movement.delta, movement.actor) == ("initial", 6, staff_a)
+    product_a.refresh_from_db()
+    assert product_a.price_amount == Decimal("5.00")
+
+
+def test_a_negative_initial_stock_is_a_form_error(client_a, merchant_a):
+    data = _product_post(
+        merchant=merchant_a,
+        category=CategoryFactory(),
+        variants=[{"sku": "LAMP-1", "name": "Black", "price_amount": "25.00", "stock": "-1"}],
+    )
+
+    response = client_a.post(reverse("admin:catalog_product_add"), data)
+
+    assert response.status_code == 200
+    assert not Product.objects.filter(slug="desk-lamp").exists()
