@@ -1,9 +1,22 @@
 """Fixtures shared by every test: fast hashing, locmem mail, a clean cache per test."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 
 from shop.core.pagecache import reset_local_version
+
+
+def pytest_configure(config):
+    # Celery lets a CELERY_BROKER_URL variable win over its configuration, even over a test
+    # that points the app at another broker (payments' `broker_down`). settings.py has read
+    # it into settings.CELERY_BROKER_URL, where the app finds it, so the variable can go; the
+    # real worker fixture (tests/conftest.py) hands the worker that setting itself.
+    from django.conf import settings
+
+    if settings.CELERY_BROKER_URL:  # settings are read, variable and all, before it goes
+        os.environ.pop("CELERY_BROKER_URL", None)
 
 
 @pytest.fixture(autouse=True)
@@ -11,8 +24,8 @@ def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SECURE_SSL_REDIRECT = False
-    # Tests use their own Redis database (REDIS_URL in pyproject's pytest env), so clearing
-    # it never touches a developer's running shop.
+    # The cache has a Redis database of its own (the broker is elsewhere), and the tests' one
+    # (REDIS_URL in pyproject's pytest env), so clearing it never touches a developer's shop.
     cache.clear()
     reset_local_version()
     yield

@@ -1,9 +1,27 @@
-"""Redis by role: cache, sessions and the Celery broker each in a database of their own."""
+"""Redis by role: cache, sessions and the Celery broker each in a database of their own, so
+a session outlives its cache. Against the real Redis of the test run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.contrib.sessions.backends.cached_db import SessionStore
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 from shop.redis_roles import RedisRoles, redis_roles, redis_roles_from
+
+ROOT = Path(__file__).resolve().parents[3]
+ROLE_VARIABLES = ("REDIS_URL", "REDIS_CACHE_URL", "REDIS_SESSIONS_URL", "CELERY_BROKER_URL")
+
+
+def _needs_redis_broker(settings):
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("needs Redis as the Celery broker (REDIS_URL is not set)")
+
 
 # --- Which database each role gets -------------------------------------------------------
 
@@ -80,3 +98,88 @@ def test_a_redis_url_the_roles_cannot_be_derived_from_is_refused(url):
     # ?db= wins over the path in redis-py: every role would silently share one database.
     with pytest.raises(ImproperlyConfigured):
         redis_roles(url)
+
+
+def _settings_in_a_fresh_process(**variables: str) -> dict:
+    """What shop/settings.py and the Celery app make of these variables, in a new process
+    (every role variable set, empty unless given, so no `.env` of the developer's leaks in)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true"}
+    env.update({name: variables.get(name, "") for name in ROLE_VARIABLES})
+    env["CACHE_KEY_PREFIX"] = "roles-check"
+    probe = (
+        "import json; from django.conf import settings; from shop.celery import app;"
+        " print(json.dumps({'caches': settings.CACHES,"
+        " 'session_alias': settings.SESSION_CACHE_ALIAS, 'session_engine': settings.SESSION_ENGINE,"
+        " 'broker': settings.CELERY_BROKER_URL, 'celery_broker': app.conf.broker_url,"
+        " 'eager': settings.CELERY_TASK_ALWAYS_EAGER}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_settings_put_the_three_roles_on_three_databases_from_redis_url_alone():
+    seen = _settings_in_a_fresh_process(REDIS_URL="redis://127.0.0.1:6379/3")
+    assert seen["caches"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    assert seen["caches"]["sessions"]["LOCATION"] == "redis://127.0.0.1:6379/4"
+    assert seen["caches"]["sessions"]["KEY_PREFIX"] == "roles-check"
+    assert seen["session_engine"] == "django.contrib.sessions.backends.cached_db"
+    assert seen["session_alias"] == "sessions"
+    assert seen["broker"] == seen["celery_broker"] == "redis://127.0.0.1:6379/5"
+    assert seen["eager"] is False
+
+
+def test_settings_take_each_roles_own_url_over_redis_url():
+    seen = _settings_in_a_fresh_process(
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        REDIS_CACHE_URL="redis://redis-cache:6379/0",
+        REDIS_SESSIONS_URL="redis://redis-cache:6379/1",
+        CELERY_BROKER_URL="redis://redis-broker:6379/0",
+    )
+    assert seen["caches"]["default"]["LOCATION"] == "redis://redis-cache:6379/0"
+    assert seen["caches"]["sessions"]["LOCATION"] == "redis://redis-cache:6379/1"
+    assert seen["broker"] == seen["celery_broker"] == "redis://redis-broker:6379/0"
+
+
+def test_settings_without_redis_keep_per_process_caches_and_in_process_tasks():
+    seen = _settings_in_a_fresh_process()
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    assert seen["caches"]["default"]["BACKEND"] == locmem
+    assert seen["caches"]["sessions"]["BACKEND"] == locmem
+    # Two stores, as in Redis: clearing the cache does not empty the sessions' cache.
+    assert seen["caches"]["default"]["LOCATION"] != seen["caches"]["sessions"]["LOCATION"]
+    assert seen["broker"] == "memory://"
+    assert seen["eager"] is True
+
+
+def test_this_test_run_uses_three_distinct_databases(settings):
+    _needs_redis_broker(settings)
+    locations = {
+        settings.CACHES["default"]["LOCATION"],
+        settings.CACHES["sessions"]["LOCATION"],
+        settings.CELERY_BROKER_URL,
+    }
+    assert len(locations) == 3
+
+
+# --- Sessions ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_session_survives_clearing_the_cache(client, user):
+    client.force_login(user)
+    cache_key = SessionStore(session_key=client.session.session_key).cache_key
+    sessions = caches["sessions"]
+    assert sessions.get(cache_key) is not None
+
+    caches["default"].clear()
+    assert sessions.get(cache_key) is not None  # its own database: untouched
+
+    sessions.clear()  # as an eviction would
+    response = client.get("/accounts/orders/")
+
+    assert response.status_code == 200  # still logged in: the database holds the session
+    assert response.wsgi_request.user == user
+    assert sessions.get(cache_key) is not None  # and cached again from the database
