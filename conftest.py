@@ -3,9 +3,9 @@
 import os
 
 import pytest
-from django.core.cache import cache
 
 from shop.core.pagecache import reset_local_version
+from shop.core.testing import caches_clear_owned
 
 
 def pytest_configure(config):
@@ -24,9 +24,10 @@ def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SECURE_SSL_REDIRECT = False
-    # The cache has a Redis database of its own (the broker is elsewhere), and the tests' one
-    # (REDIS_URL in pyproject's pytest env), so clearing it never touches a developer's shop.
-    cache.clear()
+    # Only the keys under the tests' CACHE_KEY_PREFIX (pyproject's pytest env), never FLUSHDB:
+    # the tests' Redis databases (13-15 by default) may hold other keys, and a flush must never
+    # reach a Celery broker.
+    caches_clear_owned()
     reset_local_version()
     yield
     reset_local_version()

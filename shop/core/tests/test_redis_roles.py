@@ -1,5 +1,6 @@
 """Redis by role: cache, sessions and the Celery broker each in a database of their own, so
-a session outlives its cache. Against the real Redis of the test run."""
+clearing the cache (as the tests do before each test) never drops a queued task, and a
+session outlives its cache. Against the real Redis of the test run."""
 
 import json
 import os
@@ -8,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 from django.contrib.sessions.backends.cached_db import SessionStore
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
 
+from shop.core.testing import cache_clear_owned, caches_clear_owned
 from shop.redis_roles import RedisRoles, redis_roles, redis_roles_from
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -164,6 +167,46 @@ def test_this_test_run_uses_three_distinct_databases(settings):
     assert len(locations) == 3
 
 
+# --- Clearing the test cache -------------------------------------------------------------
+
+
+def test_clearing_the_test_cache_keeps_a_queued_task_on_the_broker(settings):
+    _needs_redis_broker(settings)
+    from orders.tasks import orders_expire_unpaid_task
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    cache.set("before-the-clear", "cached")
+    queued = orders_expire_unpaid_task.delay()
+    try:
+        caches_clear_owned()  # what the root conftest does before every test
+
+        assert cache.get("before-the-clear") is None
+        waiting = [json.loads(raw)["headers"]["id"] for raw in broker.lrange("celery", 0, -1)]
+        assert queued.id in waiting
+    finally:
+        for raw in broker.lrange("celery", 0, -1):  # only this test's message
+            if json.loads(raw)["headers"]["id"] == queued.id:
+                broker.lrem("celery", 1, raw)
+
+
+def test_clearing_the_test_cache_deletes_only_keys_under_its_prefix(settings):
+    if "KEY_PREFIX" not in settings.CACHES["default"]:
+        pytest.skip("the cache is per process (REDIS_URL is not set)")
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    client = cache._cache.get_client(write=True)
+    others = ["no-prefix-at-all", f"{prefix}-another-site:1:page", f"x{prefix}:1:page"]
+    cache.set("page", "ours")
+    for key in others:
+        client.set(key, "theirs")
+    try:
+        cache_clear_owned("default")
+
+        assert cache.get("page") is None
+        assert [client.get(key) for key in others] == [b"theirs"] * len(others)
+    finally:
+        client.delete(*others)
+
+
 # --- Sessions ----------------------------------------------------------------------------
 
 
@@ -174,10 +217,10 @@ def test_a_session_survives_clearing_the_cache(client, user):
     sessions = caches["sessions"]
     assert sessions.get(cache_key) is not None
 
-    caches["default"].clear()
+    cache_clear_owned("default")
     assert sessions.get(cache_key) is not None  # its own database: untouched
 
-    sessions.clear()  # as an eviction would
+    cache_clear_owned("sessions")  # as an eviction would
     response = client.get("/accounts/orders/")
 
     assert response.status_code == 200  # still logged in: the database holds the session
