@@ -42,10 +42,8 @@ PG_DATA = ROOT / ".data" / "pg"
 DB_NAME = "bazaar"
 LOCAL_PG = ("127.0.0.1", 5432)
 LOCAL_REDIS = ("127.0.0.1", 6379)
-# The first of each block of three Redis databases (see above).
+# The first of `make run`'s three Redis databases (the Makefile passes the others' blocks).
 REDIS_DB_RUN = 0
-REDIS_DB_BENCH = 7
-REDIS_DB_TEST = 13
 
 
 def say(message: str) -> None:
