@@ -31,9 +31,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/python scripts/run.py
 
-# Redis database 15 keeps test runs away from the data of a running `make run` (database 0).
+# The shop uses three Redis databases from --redis-db N on (cache N, sessions N+1, broker N+2):
+# `make run` 0-2, `make bench` 7-12, `make test` 13-15, so none clears or consumes another's.
 test: $(STAMP) chromium
-	$(BIN)/python scripts/services.py --redis-db 15 -- $(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python scripts/services.py --redis-db 13 -- $(BIN)/python -m pytest -q $(ARGS)
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through Playwright, whose
 # own browser download is never used. Installed here when missing and apt-get can run as
@@ -57,7 +58,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python scripts/services.py --redis-db 14 -- $(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python scripts/services.py --redis-db 7 -- $(BIN)/python bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data staticfiles *.egg-info

@@ -143,7 +143,7 @@ def run(options: argparse.Namespace) -> dict:
 
     log("counting queries per target on a cold cache")
     counts = query_counts(targets, env)
-    harness.redis_clear_prefix(harness.BENCH_REDIS_URL, harness.BENCH_CACHE_PREFIX)
+    harness.cache_clear(harness.BENCH_CACHE_PREFIX)
 
     # Both servers stay up (an idle gunicorn costs nothing) and the ceiling is measured
     # right before each target, so a change in the machine's background load during the

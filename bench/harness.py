@@ -1,8 +1,8 @@
 """Shared pieces of the benchmark suites: the bench database, gunicorn, wrk and the results.
 
-Every suite runs against its own PostgreSQL database (`bazaar_bench`), its own Redis
-database number and its own cache key prefix, so a benchmark never reads or clobbers
-development or test data, and a seeded database is reused from one run to the next.
+Every suite runs against its own PostgreSQL database (`bazaar_bench`), its own Celery broker
+database and its own cache key prefix, so a benchmark never reads or clobbers development or
+test data, and a seeded database is reused from one run to the next.
 """
 
 from __future__ import annotations
@@ -30,15 +30,38 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from shop.redis_roles import (
+    REDIS_DATABASES,
+    redis_database,
+    redis_roles,
+    redis_url_with_database,
+)
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 PYTHON = sys.executable
 
 BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "bazaar_bench")
-# Redis database 15 belongs to the test suite and 0 to development; 14 is the benchmark's.
-BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Redis databases 7-12 are the bench's (development has 0-2, the tests 13-15; see
+# scripts/services.py). Every suite keeps its cache (7) and sessions (8) under a key prefix of
+# its own and deletes only those keys; each has a broker database of its own (catalog 9, then
+# `suite_broker_url`: orders 10, payments 11, reviews 12), because Celery's keys (the `celery`
+# queue, `unacked`) carry no prefix and a suite empties its broker.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+BENCH_REDIS = redis_roles(BENCH_REDIS_URL)
 BENCH_CACHE_PREFIX = "bazaar-bench"
+
+
+def suite_broker_url(variable: str, offset: int) -> str:
+    """A suite's own broker: `variable` from the environment, else the database `offset` past
+    the catalog suite's broker, on the same server."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    database = redis_database(BENCH_REDIS.broker) + offset
+    if database >= REDIS_DATABASES:
+        raise BenchError(f"BENCH_REDIS_URL leaves no database {database} for {variable}")
+    return redis_url_with_database(BENCH_REDIS.broker, database)
 
 
 def log(message: str) -> None:
@@ -161,7 +184,7 @@ def prepare_database(*, products: int, reseed: bool = False) -> tuple[str, dict[
 
 
 def redis_clear_prefix(url: str, prefix: str) -> int:
-    """Delete the bench's cache keys (and only those) so a run starts from a cold cache."""
+    """Delete the keys under `prefix` in the database of `url` (and only those)."""
     import redis
 
     client = redis.Redis.from_url(url)
@@ -169,6 +192,26 @@ def redis_clear_prefix(url: str, prefix: str) -> int:
     for key in client.scan_iter(match=f"{prefix}:*", count=1000):
         deleted += client.delete(key)
     return deleted
+
+
+def cache_clear(prefix: str) -> int:
+    """Delete a suite's cache and session keys (and only those): a run starts cold."""
+    return redis_clear_prefix(BENCH_REDIS.cache, prefix) + redis_clear_prefix(
+        BENCH_REDIS.sessions, prefix
+    )
+
+
+def redis_environment(*, prefix: str, broker_url: str | None = None) -> dict[str, str]:
+    """The variables that put a suite's processes on the bench's Redis: the shared cache and
+    sessions databases under `prefix`, and `broker_url` (default: the catalog suite's). Each
+    role is set, so no REDIS_CACHE_URL or CELERY_BROKER_URL of the developer's leaks in."""
+    return {
+        "REDIS_URL": BENCH_REDIS_URL,
+        "REDIS_CACHE_URL": BENCH_REDIS.cache,
+        "REDIS_SESSIONS_URL": BENCH_REDIS.sessions,
+        "CELERY_BROKER_URL": broker_url or BENCH_REDIS.broker,
+        "CACHE_KEY_PREFIX": prefix,
+    }
 
 
 # --- Django processes ----------------------------------------------------------------
@@ -183,8 +226,7 @@ def app_environment(database_url: str) -> dict[str, str]:
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
             "DATABASE_URL": database_url,
-            "REDIS_URL": BENCH_REDIS_URL,
-            "CACHE_KEY_PREFIX": BENCH_CACHE_PREFIX,
+            **redis_environment(prefix=BENCH_CACHE_PREFIX),
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "SECURE_SSL_REDIRECT": "false",
             "SESSION_COOKIE_SECURE": "false",

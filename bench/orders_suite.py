@@ -42,7 +42,8 @@ UNCONTENDED_MIN_RATIO = 0.30
 BUYERS_PER_SECOND = 150
 BUYER_DOMAIN = "bench-buyers.invalid"
 PGBENCH_SCRIPT = harness.BENCH_DIR / "orders_pgbench.sql"
-ORDERS_REDIS_URL = os.environ.get("BENCH_ORDERS_REDIS_URL", "redis://127.0.0.1:6379/13")
+# Its own broker (Redis database 10 by default): the confirmation mails it queues wait there.
+ORDERS_BROKER_URL = harness.suite_broker_url("BENCH_ORDERS_BROKER_URL", 1)
 ORDERS_CACHE_PREFIX = "bazaar-bench-orders"
 
 
@@ -75,7 +76,7 @@ def prepare_database(*, products: int, reseed: bool) -> tuple[str, dict[str, str
     orders and rewrites stock, which the catalog suite's figures must not see."""
     url = harness.suite_database_url("orders")
     env = harness.app_environment(url)
-    env.update({"REDIS_URL": ORDERS_REDIS_URL, "CACHE_KEY_PREFIX": ORDERS_CACHE_PREFIX})
+    env.update(harness.redis_environment(prefix=ORDERS_CACHE_PREFIX, broker_url=ORDERS_BROKER_URL))
     harness.seeded_database_prepare(url, env, products=products, reseed=reseed, collectstatic=False)
     return url, env
 
@@ -352,13 +353,13 @@ def check_books(env: dict[str, str], variant_id: int) -> dict:
 
 
 def redis_cleanup() -> None:
-    """Drop what the service left in the suite's Redis database: the Celery queue of the
-    confirmation mails (no worker runs here), its bindings and the suite's cache keys."""
+    """Drop what the service left in Redis: in the suite's broker, the Celery queue of the
+    confirmation mails (no worker runs here) and its bindings; the suite's cache keys."""
     import redis
 
-    client = redis.Redis.from_url(ORDERS_REDIS_URL)
+    client = redis.Redis.from_url(ORDERS_BROKER_URL)
     client.delete("celery", *client.scan_iter(match="_kombu.binding*"))
-    harness.redis_clear_prefix(ORDERS_REDIS_URL, ORDERS_CACHE_PREFIX)
+    harness.cache_clear(ORDERS_CACHE_PREFIX)
 
 
 # --- The run ---------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
 import secrets
 import statistics
 import sys
@@ -45,7 +44,8 @@ DESCRIPTION = "webhook events accepted per second; webhook POST → order paid l
 WEBHOOK_PATH = "/payments/webhooks/sandbox/"
 WRK_SCRIPT = harness.BENCH_DIR / "wrk_webhooks.lua"
 SANDBOX_SECRET = "bench-sandbox-webhook-secret-0123456789"
-PAYMENTS_REDIS_URL = os.environ.get("BENCH_PAYMENTS_REDIS_URL", "redis://127.0.0.1:6379/12")
+# Its own broker (Redis database 11 by default): the queue length is part of its books.
+PAYMENTS_BROKER_URL = harness.suite_broker_url("BENCH_PAYMENTS_BROKER_URL", 2)
 PAYMENTS_CACHE_PREFIX = "bazaar-bench-payments"
 # Signed bodies made per second of a wrk run: well above what 2 cores take in, so no
 # connection ever wraps around to an event already sent (the report says if one did).
@@ -78,8 +78,9 @@ def environment(url: str) -> dict[str, str]:
     env = harness.app_environment(url)
     env.update(
         {
-            "REDIS_URL": PAYMENTS_REDIS_URL,
-            "CACHE_KEY_PREFIX": PAYMENTS_CACHE_PREFIX,
+            **harness.redis_environment(
+                prefix=PAYMENTS_CACHE_PREFIX, broker_url=PAYMENTS_BROKER_URL
+            ),
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
             "EMAIL_URL": "dummymail://",
         }
@@ -112,21 +113,21 @@ def reset(url: str) -> None:
 
 
 def redis_reset() -> None:
-    """Empty the suite's Redis database of what Celery and the shop left there: the
-    queue, its bindings, unacknowledged messages and the suite's cache keys."""
+    """Empty the suite's broker of what Celery left there (the queue, its bindings,
+    unacknowledged messages) and delete the suite's cache keys."""
     import redis
 
-    client = redis.Redis.from_url(PAYMENTS_REDIS_URL)
+    client = redis.Redis.from_url(PAYMENTS_BROKER_URL)
     client.delete(
         "celery", "unacked", "unacked_index", "unacked_mutex", *client.scan_iter("_kombu.*")
     )
-    harness.redis_clear_prefix(PAYMENTS_REDIS_URL, PAYMENTS_CACHE_PREFIX)
+    harness.cache_clear(PAYMENTS_CACHE_PREFIX)
 
 
 def queue_length() -> int:
     import redis
 
-    return redis.Redis.from_url(PAYMENTS_REDIS_URL).llen("celery")
+    return redis.Redis.from_url(PAYMENTS_BROKER_URL).llen("celery")
 
 
 # --- Signed events -----------------------------------------------------------------------

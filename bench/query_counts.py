@@ -36,11 +36,12 @@ def main() -> int:
 
     from shop.core.pagecache import reset_local_version
 
-    cache = settings.CACHES["default"]
+    # The cache and the sessions' cache, each in its own Redis database.
+    redis_caches = [c for c in settings.CACHES.values() if "LOCATION" in c and c.get("KEY_PREFIX")]
     client = Client(HTTP_HOST="127.0.0.1")
     report = {}
     for name, path in targets.items():
-        if "LOCATION" in cache and cache.get("KEY_PREFIX"):
+        for cache in redis_caches:
             redis_clear_prefix(cache["LOCATION"], cache["KEY_PREFIX"])
         reset_local_version()
         client.cookies.clear()

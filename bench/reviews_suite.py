@@ -10,9 +10,9 @@
 (c) The catalog suite's product page target (`/p/<slug>/` of the same 200 products, with
     its ceiling), now that product pages carry reviews and recommendations.
 
-Own database (`bazaar_bench_reviews`, seeded like the catalog's), own Redis database (11,
-`BENCH_REVIEWS_REDIS_URL`) and cache key prefix; the worker, gunicorn and the ceiling are
-stopped at the end whatever happens.
+Own database (`bazaar_bench_reviews`, seeded like the catalog's), own Celery broker (Redis
+database 12, `BENCH_REVIEWS_BROKER_URL`) and cache key prefix; the worker, gunicorn and the
+ceiling are stopped at the end whatever happens.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DESCRIPTION = (
     "one Celery worker, product page req/s"
 )
 
-REVIEWS_REDIS_URL = os.environ.get("BENCH_REVIEWS_REDIS_URL", "redis://127.0.0.1:6379/11")
+REVIEWS_BROKER_URL = harness.suite_broker_url("BENCH_REVIEWS_BROKER_URL", 3)
 REVIEWS_CACHE_PREFIX = "bazaar-bench-reviews"
 BUYER_DOMAIN = "reviews-bench.example"
 RATINGS = [5, 5, 4, 3, 5, 1, 4, 2, 5, 4]  # the burst's ratings, in turn: 3.80 on average
@@ -84,15 +84,23 @@ def prepare_database(*, products: int, reseed: bool) -> tuple[str, dict[str, str
     users, which the other suites' figures must not see), reused from run to run."""
     url = harness.suite_database_url("reviews")
     env = harness.app_environment(url)
-    env.update({"REDIS_URL": REVIEWS_REDIS_URL, "CACHE_KEY_PREFIX": REVIEWS_CACHE_PREFIX})
+    env.update(
+        harness.redis_environment(prefix=REVIEWS_CACHE_PREFIX, broker_url=REVIEWS_BROKER_URL)
+    )
     harness.seeded_database_prepare(url, env, products=products, reseed=reseed)
     return url, env
 
 
-def _redis():
+def _broker():
     import redis
 
-    return redis.Redis.from_url(REVIEWS_REDIS_URL)
+    return redis.Redis.from_url(REVIEWS_BROKER_URL)
+
+
+def _cache():
+    import redis
+
+    return redis.Redis.from_url(harness.BENCH_REDIS.cache)
 
 
 def _cache_key(key: str) -> str:
@@ -106,28 +114,29 @@ PENDING = _cache_key("reviews:recompute-pending:{}")
 
 def broker_clear() -> None:
     """No task of an earlier run may reach this run's worker (kombu's Redis layout)."""
-    _redis().delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    _broker().delete("celery", "unacked", "unacked_index", "unacked_mutex")
 
 
 def redis_cleanup() -> None:
-    client = _redis()
+    client = _broker()
     client.delete(
         "celery", "unacked", "unacked_index", "unacked_mutex", *client.scan_iter("_kombu.*")
     )
-    harness.redis_clear_prefix(REVIEWS_REDIS_URL, REVIEWS_CACHE_PREFIX)
+    harness.cache_clear(REVIEWS_CACHE_PREFIX)
 
 
 def recomputations() -> int:
-    return int(_redis().get(RECOMPUTATIONS) or 0)
+    return int(_cache().get(RECOMPUTATIONS) or 0)
 
 
 def queue_idle(product_ids: list[int]) -> bool:
     """No task waiting in the broker, none held by the worker (acks are late, so a task
     with a countdown or one being run is still in `unacked`), no run pending."""
-    client = _redis()
-    if client.llen("celery") or client.hlen("unacked"):
+    broker = _broker()
+    if broker.llen("celery") or broker.hlen("unacked"):
         return False
-    return not any(client.exists(PENDING.format(pk)) for pk in product_ids)
+    cache = _cache()
+    return not any(cache.exists(PENDING.format(pk)) for pk in product_ids)
 
 
 # --- The Celery worker -------------------------------------------------------------------
@@ -471,7 +480,7 @@ def _run(options, url, env, page_target, slugs, server, load) -> dict:
     setup = django_side(
         "setup", env, {"slugs": slugs, "burst": options.burst, "latency": options.latency_reviews}
     )
-    harness.redis_clear_prefix(REVIEWS_REDIS_URL, REVIEWS_CACHE_PREFIX)
+    harness.cache_clear(REVIEWS_CACHE_PREFIX)
     burst_id = setup["burst_product"]["id"]
     data: dict = {"post_via": options.post_via, "burst_product": setup["burst_product"]}
 
@@ -541,7 +550,7 @@ def _run(options, url, env, page_target, slugs, server, load) -> dict:
         import catalog_suite
 
         counts = catalog_suite.query_counts([page_target], env)
-        harness.redis_clear_prefix(REVIEWS_REDIS_URL, REVIEWS_CACHE_PREFIX)
+        harness.cache_clear(REVIEWS_CACHE_PREFIX)
         with harness.ceiling_server(env, server) as ceiling_url:
             failing, _ = catalog_suite.check_paths(shop_url, page_target)
             if failing:

@@ -146,7 +146,7 @@ def main() -> int:
         return 1
     DATA.mkdir(exist_ok=True)
 
-    svc = services.ensure(redis_db=0)
+    svc = services.ensure(redis_db=services.REDIS_DB_RUN)
     procs: dict[str, subprocess.Popen] = {}
     try:
         if manage("migrate", "--noinput", "--verbosity", "1") != 0:

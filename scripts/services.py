@@ -13,6 +13,12 @@ Used by scripts/run.py (`make run`) and as a command wrapper (`make test`, `make
 
     python scripts/services.py [--redis-db N] -- python -m pytest -q
 
+Redis databases: the shop uses three (shop/redis_roles.py): REDIS_URL's database N for the
+cache, N + 1 for the sessions' cache and N + 2 for the Celery broker. `--redis-db N` picks N
+when REDIS_URL is not set. The blocks of the local server: `make run` 0-2, `make bench` 7-12
+(bench/README.md), `make test` 13-15; 3-6 are free (e.g. REDIS_URL=redis://127.0.0.1:6379/3
+for a second checkout).
+
 Knobs for people and for testing the fallbacks without stopping real servers:
 BAZAAR_EMBEDDED_PG=1 skips the local PostgreSQL; BAZAAR_NO_REDIS=1 skips Redis.
 """
@@ -36,6 +42,8 @@ PG_DATA = ROOT / ".data" / "pg"
 DB_NAME = "bazaar"
 LOCAL_PG = ("127.0.0.1", 5432)
 LOCAL_REDIS = ("127.0.0.1", 6379)
+# The first of `make run`'s three Redis databases (the Makefile passes the others' blocks).
+REDIS_DB_RUN = 0
 
 
 def say(message: str) -> None:
@@ -225,9 +233,12 @@ def _redis_start_installed() -> bool:
 
 
 def ensure_redis(services: Services, *, db: int) -> None:
+    from shop.redis_roles import redis_roles_from
+
     if "REDIS_URL" in os.environ:
-        # Set but empty means "no Redis" on purpose; settings handle that.
-        services.redis = bool(os.environ["REDIS_URL"])
+        # Set but empty means "no Redis" on purpose; settings handle that. Resolved here so a
+        # REDIS_URL whose three databases do not fit is explained before anything starts.
+        services.redis = bool(redis_roles_from(os.environ).broker)
         return
     if flag("BAZAAR_NO_REDIS"):
         reason = "BAZAAR_NO_REDIS is set"
@@ -247,7 +258,19 @@ def ensure_redis(services: Services, *, db: int) -> None:
         services.env["REDIS_URL"] = f"redis://{host}:{port}/{db}"
 
 
-def ensure(*, redis_db: int = 0) -> Services:
+def redis_db_argument(value: str) -> int:
+    from shop.redis_roles import REDIS_URL_MAX_DATABASE
+
+    number = int(value)
+    if not 0 <= number <= REDIS_URL_MAX_DATABASE:
+        raise argparse.ArgumentTypeError(
+            f"{number}: the shop uses this database and the next two (cache, sessions, broker),"
+            f" so it must be 0-{REDIS_URL_MAX_DATABASE}"
+        )
+    return number
+
+
+def ensure(*, redis_db: int = REDIS_DB_RUN) -> Services:
     """Make PostgreSQL and Redis available and put their URLs into os.environ."""
     load_dotenv()
     services = Services()
@@ -263,15 +286,33 @@ def ensure(*, redis_db: int = 0) -> Services:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-db", type=int, default=0, help="Redis database number")
+    parser.add_argument(
+        "--redis-db",
+        type=redis_db_argument,
+        default=REDIS_DB_RUN,
+        help="without REDIS_URL: the first of the three Redis databases to use (cache N,"
+        " sessions N + 1, Celery broker N + 2)",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command to run")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    services = ensure(redis_db=args.redis_db)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        services = ensure(redis_db=args.redis_db)
+    except ImproperlyConfigured as exc:
+        say(str(exc))
+        return 2
     try:
         if not command:
-            for name in ("DATABASE_URL", "REDIS_URL"):
-                print(f"{name}={os.environ.get(name, '')}")
+            from shop.redis_roles import redis_roles_from
+
+            roles = redis_roles_from(os.environ)
+            print(f"DATABASE_URL={os.environ.get('DATABASE_URL', '')}")
+            print(f"REDIS_URL={os.environ.get('REDIS_URL', '')}")
+            print(f"REDIS_CACHE_URL={roles.cache}")
+            print(f"REDIS_SESSIONS_URL={roles.sessions}")
+            print(f"CELERY_BROKER_URL={roles.broker}")
             return 0
         try:
             return subprocess.call(command, cwd=ROOT)

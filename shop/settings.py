@@ -8,6 +8,8 @@ import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
+from shop.redis_roles import redis_roles
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -149,25 +151,51 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache, sessions and Celery share one Redis. Without REDIS_URL (the `make run` fallback
-# on a machine with no Redis) the cache is per process and tasks run in-process.
+# --- Redis: a database per role (shop/redis_roles.py), so clearing the cache never drops a
+# queued task. REDIS_URL alone configures all three: its database n holds the cache, n + 1
+# the sessions' cache, n + 2 the Celery broker. REDIS_CACHE_URL, REDIS_SESSIONS_URL and
+# CELERY_BROKER_URL each win when set (production: cache and sessions on an instance that
+# evicts, the broker on one that never does). A role left without Redis (no REDIS_URL: the
+# `make run` fallback on a machine with no Redis) gets a per-process cache, or tasks run
+# in-process.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bazaar"),
-            "TIMEOUT": 300,
-        }
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+_redis = redis_roles(
+    REDIS_URL,
+    cache=env.str("REDIS_CACHE_URL", default=""),
+    sessions=env.str("REDIS_SESSIONS_URL", default=""),
+    broker=env.str("CELERY_BROKER_URL", default=""),
+)
+REDIS_CACHE_URL = _redis.cache
+REDIS_SESSIONS_URL = _redis.sessions
+# Every key the shop writes starts with it, so several sites (or the tests) can share a
+# database and each deletes only its own keys.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="bazaar")
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+
+def _cache(url: str, *, name: str) -> dict:
+    if not url:
+        # A store per alias, as in Redis: clearing the cache leaves the sessions' cache alone.
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "TIMEOUT": 300,
+    }
+
+
+CACHES = {
+    "default": _cache(REDIS_CACHE_URL, name="default"),
+    "sessions": _cache(REDIS_SESSIONS_URL, name="sessions"),
+}
+# The database stays the sessions' source of truth: a sessions' cache that was evicted or
+# flushed costs a query per visitor, never a log-out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
+
+CELERY_BROKER_URL = _redis.broker or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not _redis.broker
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -34,7 +34,8 @@ def _database_url(settings_dict: dict) -> str:
 
 def _broker_clear(app) -> None:
     """Start from an empty broker: no task left by an earlier test (or an earlier run) may
-    reach this worker, and none of this test's may be taken by anything else."""
+    reach this worker, and none of this test's may be taken by anything else. The broker's
+    database is the tests' own (the last of REDIS_URL's three), which holds nothing else."""
     app.control.purge()
     with app.connection_for_write() as connection:
         client = connection.channel().client
@@ -76,14 +77,14 @@ class CeleryWorker:
 @pytest.fixture
 def celery_worker(transactional_db, settings, tmp_path):
     """One real worker (solo pool, one task at a time) consuming the project's queues on
-    the test database and the test Redis database; stopped when the test ends."""
+    the test database and the test Redis databases; stopped when the test ends."""
     from django.db import connection
 
     from shop.celery import app
 
     broker = settings.CELERY_BROKER_URL
     if settings.CELERY_TASK_ALWAYS_EAGER or not broker.startswith(("redis://", "rediss://")):
-        pytest.skip("needs Redis as the Celery broker (REDIS_URL is not set)")
+        pytest.skip("needs Redis as the Celery broker (no REDIS_URL or CELERY_BROKER_URL)")
     try:
         _broker_clear(app)
     except Exception as exc:  # Redis down: say so rather than time out later
@@ -96,7 +97,13 @@ def celery_worker(transactional_db, settings, tmp_path):
             "DJANGO_SETTINGS_MODULE": "shop.settings",
             # The test database pytest-django made (test_<name>), not the developer's.
             "DATABASE_URL": _database_url(connection.settings_dict),
-            "REDIS_URL": broker,
+            # Each role as this process resolved it, so the worker consumes the test broker
+            # and shares the test cache, whatever REDIS_URL or overrides pytest was given.
+            "REDIS_URL": settings.REDIS_URL,
+            "REDIS_CACHE_URL": settings.REDIS_CACHE_URL,
+            "REDIS_SESSIONS_URL": settings.REDIS_SESSIONS_URL,
+            "CELERY_BROKER_URL": broker,
+            "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
             "SANDBOX_WEBHOOK_SECRET": settings.SANDBOX_WEBHOOK_SECRET,
             "EMAIL_URL": "consolemail://",
             "PYTHONDONTWRITEBYTECODE": "1",

@@ -1,7 +1,12 @@
 """Helpers shared by the test suites of every app."""
 
+import re
 import threading
 
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 
@@ -27,3 +32,37 @@ def run_together(functions, *, timeout: float = 120):
         thread.join(timeout=timeout)
     assert not any(thread.is_alive() for thread in threads), "a thread never finished"
     return results
+
+
+def cache_clear_owned(alias: str = DEFAULT_CACHE_ALIAS) -> None:
+    """Delete the keys the cache `alias` wrote, those under its KEY_PREFIX, and nothing else.
+    On Redis `cache.clear()` is FLUSHDB, which would also empty whatever else lives in that
+    database (another site's keys, or a Celery queue)."""
+    cache = caches[alias]  # the backend itself (django.core.cache.cache is only a proxy)
+    if not isinstance(cache, RedisCache):
+        cache.clear()  # a per-process cache: all of it is this process's
+        return
+    if not cache.key_prefix:
+        raise ImproperlyConfigured(
+            "a Redis cache without KEY_PREFIX (CACHE_KEY_PREFIX): its keys cannot be told"
+            " from anyone else's, so they are not deleted"
+        )
+    client = cache._cache.get_client(write=True)
+    # Keys are "<prefix>:<version>:<key>" (Django's default KEY_FUNCTION); the prefix is
+    # matched literally, whatever glob characters it holds.
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", cache.key_prefix) + ":*"
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=pattern, count=1000):
+        batch.append(key)
+        if len(batch) == 500:
+            client.unlink(*batch)
+            batch.clear()
+    if batch:
+        client.unlink(*batch)
+
+
+def caches_clear_owned() -> None:
+    """Before every test (the root conftest): each configured cache loses the keys the tests
+    wrote, under the test CACHE_KEY_PREFIX; nothing else in those databases is touched."""
+    for alias in settings.CACHES:
+        cache_clear_owned(alias)
