@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.selectors import CategoryTree, category_options
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # Non-breaking spaces indent sub-categories inside a <select>, which ignores CSS padding.
 _INDENT = "\u00a0\u00a0\u00a0"
+
+
+def _choice_pairs(field: forms.ChoiceField) -> Iterable[tuple[str, StrOrPromise]]:
+    # Django normalises choices when they are set; the stubs type what the property returns
+    # like what it takes (mappings, callables).
+    return cast("Iterable[tuple[str, StrOrPromise]]", field.choices)
 
 
 def product_filter_form_prepare(
@@ -28,18 +40,22 @@ def product_filter_form_prepare(
     else:
         del fields["category"]
 
-    ordering = fields["ordering"]
+    # ProductFilter declares both as choice filters, whose form fields are these.
+    ordering = cast(forms.ChoiceField, fields["ordering"])
+    merchant = cast(forms.ModelChoiceField, fields["merchant"])
     requested = form.data.get("ordering")
     if not searching:
         ordering.choices = [
             choice
-            for choice in ordering.choices
+            for choice in _choice_pairs(ordering)
             if choice[0] != "relevance" or requested == choice[0]
         ]
-        ordering.choices = sorted(ordering.choices, key=lambda choice: choice[0] != "-created")
+        ordering.choices = sorted(
+            _choice_pairs(ordering), key=lambda choice: choice[0] != "-created"
+        )
 
     fields["q"].widget = forms.TextInput(attrs={"type": "search", "autocomplete": "off"})
-    fields["merchant"].empty_label = _("All merchants")
+    merchant.empty_label = _("All merchants")
     for name in ("min_price", "max_price"):
         fields[name].widget.attrs.update({"min": "0", "step": "0.01", "inputmode": "decimal"})
     # API-facing help texts would be read out by screen readers; the labels say enough.

@@ -56,7 +56,7 @@ def category_tree() -> CategoryTree:
         rows = list(Category.objects.values_list("id", "name", "slug", "parent_id"))
         cache.set(key, rows, 3600)
     nodes = {row[0]: CategoryNode(*row) for row in rows}
-    roots = []
+    roots: list[CategoryNode] = []
     for node in nodes.values():
         parent = nodes.get(node.parent_id) if node.parent_id else None
         (parent.children if parent else roots).append(node)

@@ -6,11 +6,14 @@ order answers 404, like one that does not exist (catalog.admin.ScopedAdminMixin)
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from catalog.admin import ScopedAdminMixin
 from orders.models import Order, OrderEvent, OrderLine
+from orders.querysets import OrderLineQuerySet, OrderQuerySet
 from shop.core.admin import ReadOnlyTabularInline
 
 _MONEY_FIELDS = ["subtotal_amount", "shipping_amount", "total_amount"]
@@ -19,7 +22,7 @@ _TOTALS = _("Totals")
 
 class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    fields = [
+    fields = readonly_fields = (
         "sku",
         "product_name",
         "variant_name",
@@ -28,11 +31,11 @@ class OrderLineInline(ReadOnlyTabularInline):
         "unit_price_amount",
         "line_total_amount",
         "currency",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        # The model's manager makes it an OrderLineQuerySet; the stubs only know QuerySet.
+        queryset = cast(OrderLineQuerySet, super().get_queryset(request))
         if request.user.is_superuser:
             return queryset
         return queryset.for_merchant_staff(request.user)
@@ -40,8 +43,7 @@ class OrderLineInline(ReadOnlyTabularInline):
 
 class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    fields = ["created_at", "kind", "from_status", "to_status", "actor", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "from_status", "to_status", "actor", "note")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -89,7 +91,7 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # Scoping by line: ScopedAdminMixin's lookup would join and repeat orders.
-        queryset = admin.ModelAdmin.get_queryset(self, request)
+        queryset = cast(OrderQuerySet, admin.ModelAdmin.get_queryset(self, request))
         if request.user.is_superuser:
             return queryset
         return queryset.for_merchant_staff(request.user)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Address
@@ -68,10 +70,10 @@ class CheckoutAddressForm(forms.Form):
         label=_("Save this address to my address book"), required=False
     )
 
-    def __init__(self, *args, addresses: Sequence[Address] = (), **kwargs):
+    def __init__(self, *args: Any, addresses: Sequence[Address] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.addresses = {str(address.pk): address for address in addresses}
-        self.fields["address"].choices = [
+        cast(forms.ChoiceField, self.fields["address"]).choices = [
             *((pk, str(address)) for pk, address in self.addresses.items()),
             (NEW_ADDRESS, _("A new address")),
         ]
@@ -82,8 +84,9 @@ class CheckoutAddressForm(forms.Form):
     def is_new_address(self) -> bool:
         return self.cleaned_data.get("address") == NEW_ADDRESS
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("address") == NEW_ADDRESS:
             for name in _REQUIRED_FOR_NEW:
                 if not cleaned.get(name) and name not in self.errors:
@@ -135,7 +138,9 @@ class CheckoutPlaceForm(forms.Form):
     )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, methods=None, **kwargs):
+    def __init__(
+        self, *args: Any, methods: QuerySet[ShippingMethod] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if methods is not None:
-            self.fields["shipping_method"].queryset = methods
+            cast(forms.ModelChoiceField, self.fields["shipping_method"]).queryset = methods

@@ -133,10 +133,10 @@ class Order(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"number": self.number})
 
     @property
@@ -185,7 +185,7 @@ class OrderLine(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
 
 
@@ -212,5 +212,5 @@ class OrderEvent(models.Model):
         verbose_name_plural = _("order events")
         ordering = ["created_at", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"

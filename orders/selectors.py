@@ -4,6 +4,7 @@ of orders costs the same number of queries whatever it holds."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import QuerySet, Sum
@@ -11,13 +12,16 @@ from django.db.models import QuerySet, Sum
 from catalog.stock import variant_reserved_drift
 from orders.models import PAID_STATUSES, Order, OrderLine
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def order_list_for_customer(*, user) -> QuerySet[Order]:
+
+def order_list_for_customer(*, user: User) -> QuerySet[Order]:
     """The user's own orders, newest first, with their lines."""
     return Order.objects.for_customer(user).recent_first().with_lines()
 
 
-def order_get_for_customer(*, user, number: str) -> Order:
+def order_get_for_customer(*, user: User, number: str) -> Order:
     """One of the user's orders by number; another user's raises `Order.DoesNotExist`."""
     return order_list_for_customer(user=user).get(number=number)
 
@@ -65,7 +69,7 @@ def order_reserved_quantities() -> dict[int, int]:
     return {row["variant_id"]: row["held"] for row in rows}
 
 
-def stock_drift() -> list[dict]:
+def stock_drift() -> list[dict[str, Any]]:
     """Variants whose reservations disagree with the orders awaiting payment (empty when
     the books are right)."""
     return variant_reserved_drift(held=order_reserved_quantities())

@@ -6,11 +6,12 @@ import dataclasses
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +32,9 @@ from shipping.selectors import shipping_method_get_for_country
 from shop.core.countries import normalize_country, validate_country
 from shop.core.tasks import enqueue, enqueue_on_commit
 
+if TYPE_CHECKING:
+    from accounts.models import Address, User
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +49,7 @@ class ShippingAddress:
     phone: str = ""
 
     @classmethod
-    def from_address(cls, address) -> ShippingAddress:
+    def from_address(cls, address: Address) -> ShippingAddress:
         """A snapshot of an address book entry (`accounts.Address`)."""
         return cls(
             full_name=address.full_name,
@@ -68,12 +72,12 @@ class ShippingAddress:
         errors: dict[str, list[str]] = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            limit = Order._meta.get_field(f"ship_{field.name}").max_length
+            limit = _column_limit(f"ship_{field.name}")
             if not isinstance(value, str):
                 errors[field.name] = [_("Enter text.")]
             elif field.default is dataclasses.MISSING and not value.strip():
                 errors[field.name] = [_("This field is required.")]
-            elif len(value) > limit:
+            elif limit is not None and len(value) > limit:
                 errors[field.name] = [_("At most %(n)d characters.") % {"n": limit}]
         country = normalize_country(self.country) if isinstance(self.country, str) else ""
         if "country" not in errors:
@@ -86,7 +90,15 @@ class ShippingAddress:
         return dataclasses.replace(self, country=country)
 
 
-def _record(order: Order, *, kind: str, from_status: str = "", by=None, note: str = ""):
+def _column_limit(name: str) -> int | None:
+    """The longest text an order's column holds (None: no limit)."""
+    column = Order._meta.get_field(name)
+    return column.max_length if isinstance(column, models.Field) else None
+
+
+def _record(
+    order: Order, *, kind: str, from_status: str = "", by: User | None = None, note: str = ""
+) -> None:
     OrderEvent.objects.create(
         order=order,
         kind=kind,
@@ -97,7 +109,7 @@ def _record(order: Order, *, kind: str, from_status: str = "", by=None, note: st
     )
 
 
-def order_transition(*, order: Order, to: str, by=None, note: str = "") -> Order:
+def order_transition(*, order: Order, to: str, by: User | None = None, note: str = "") -> Order:
     """Move a locked order through the state machine and write the event row."""
     previous = transitions.transition(order, to=to)
     order.save()
@@ -105,7 +117,7 @@ def order_transition(*, order: Order, to: str, by=None, note: str = "") -> Order
     return order
 
 
-def order_place(*, user, shipping_method_id: int, address: ShippingAddress) -> Order:
+def order_place(*, user: User, shipping_method_id: int, address: ShippingAddress) -> Order:
     """Place the user's whole cart: reserve its stock, write the order and empty the cart,
     all in one transaction. Prices come from the variants as locked here.
 
@@ -188,7 +200,7 @@ def _reserved_quantities(order: Order) -> dict[int, int]:
     return dict(order.lines.values_list("variant_id", "quantity"))
 
 
-def order_mark_cancelled(*, order: Order, by=None, reason: str = "") -> bool:
+def order_mark_cancelled(*, order: Order, by: User | None = None, reason: str = "") -> bool:
     """Cancel a locked order awaiting payment (its reservation is released) or paid with
     nothing shipped (its stock returns to the shelf). Returns whether money was taken for
     it: the caller (payments.services.cancel.order_cancel) then refunds it in full, in the

@@ -7,6 +7,7 @@ merchant staff have none. Refunding needs `change_payment`, re-applying webhook 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.http import Http404, HttpResponseRedirect
@@ -24,16 +25,18 @@ from payments.services.refunds import refund_partial
 from payments.services.webhooks import webhook_event_reapply
 from shop.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
+if TYPE_CHECKING:
+    from payments.selectors import PaymentWithTotals
+
 
 class MoneyEventInline(ReadOnlyTabularInline):
     model = MoneyEvent
-    fields = ["created_at", "kind", "amount", "currency", "source"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "amount", "currency", "source")
 
 
 class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "amount",
         "currency",
@@ -42,8 +45,7 @@ class RefundInline(ReadOnlyTabularInline):
         "provider_reference",
         "created_by",
         "failure_reason",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("created_by")
@@ -68,7 +70,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["refund_part"]
-    fields = [
+    fields = readonly_fields = (
         "order",
         "provider",
         "status",
@@ -80,8 +82,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "failure_reason",
         "created_at",
         "updated_at",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
         return payment_list_with_totals().select_related("order")
@@ -94,11 +95,11 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return obj.order.number
 
     @admin.display(description=_("captured"))
-    def captured(self, obj: Payment) -> str:
+    def captured(self, obj: PaymentWithTotals) -> str:
         return f"{obj.captured_amount} {obj.currency}"
 
     @admin.display(description=_("refunded"))
-    def refunded(self, obj: Payment) -> str:
+    def refunded(self, obj: PaymentWithTotals) -> str:
         return f"{obj.refunded_amount} {obj.currency}"
 
     @admin.action(description=_("Refund part of the order…"), permissions=["refund"])

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import OrderLine
 from payments.models import Provider
 from payments.providers import PROVIDERS
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def provider_choices() -> list[tuple[str, str]]:
+
+def provider_choices() -> list[tuple[str, StrOrPromise]]:
     """The providers this shop offers: those whose keys are set."""
     return [(value, label) for value, label in Provider.choices if PROVIDERS[value].is_configured()]
 
@@ -23,9 +28,9 @@ class PaymentStartForm(forms.Form):
     provider = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = provider_choices()
+        cast(forms.ChoiceField, self.fields["provider"]).choices = provider_choices()
         self.fields["provider"].initial = Provider.SANDBOX
 
 
@@ -57,16 +62,21 @@ class RefundForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, refundable: Decimal, lines, **kwargs):
+    def __init__(
+        self, *args: Any, refundable: Decimal, lines: QuerySet[OrderLine], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.refundable = refundable
-        self.fields["lines"].queryset = lines
+        cast(_LineChoiceField, self.fields["lines"]).queryset = lines
 
-    def clean(self):
-        cleaned = super().clean()
-        amount, lines = cleaned.get("amount"), cleaned.get("lines")
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
+        # Both fields are valid, so both are there (an empty choice of lines is none()).
+        amount: Decimal | None = cleaned["amount"]
+        lines: QuerySet[OrderLine] = cleaned["lines"]
         if (amount is None) == (not lines):
             raise forms.ValidationError(_("Give either an amount or the lines to refund."))
         if amount is None:

@@ -62,7 +62,7 @@ class Payment(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.amount} {self.currency} ({self.status})"
 
 
@@ -95,7 +95,7 @@ class MoneyEvent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency}"
 
 
@@ -129,7 +129,7 @@ class Refund(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Refund {self.amount} {self.currency} ({self.status})"
 
 
@@ -178,5 +178,5 @@ class WebhookEvent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.provider}:{self.event_id} ({self.type})"

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from orders.models import Order
 from payments.models import MoneyEvent, Payment, Refund
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from accounts.models import User
 
 _ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
 
@@ -19,7 +25,16 @@ def _money_sum(kind: str) -> Coalesce:
     return Coalesce(Sum("money_events__amount", filter=Q(money_events__kind=kind)), _ZERO)
 
 
-def payment_list_with_totals() -> QuerySet[Payment]:
+class PaymentTotalsAnnotations(TypedDict):
+    captured_amount: Decimal
+    refunded_amount: Decimal
+
+
+if TYPE_CHECKING:
+    PaymentWithTotals = WithAnnotations[Payment, PaymentTotalsAnnotations]
+
+
+def payment_list_with_totals() -> QuerySet[PaymentWithTotals]:
     """Payments annotated with `captured_amount` and `refunded_amount` (one query)."""
     # One join only (money events): two Sums over it cannot multiply each other's rows.
     return Payment.objects.annotate(
@@ -28,7 +43,7 @@ def payment_list_with_totals() -> QuerySet[Payment]:
     )
 
 
-def payment_list_for_order(*, order: Order) -> QuerySet[Payment]:
+def payment_list_for_order(*, order: Order) -> QuerySet[PaymentWithTotals]:
     """An order's payments, oldest first, with their derived totals."""
     return payment_list_with_totals().filter(order=order).order_by("created_at", "id")
 
@@ -76,7 +91,7 @@ def order_net_captured(*, order: Order) -> Decimal:
     )
 
 
-def payment_order_get_for_customer(*, user, number: str) -> Order:
+def payment_order_get_for_customer(*, user: User, number: str) -> Order:
     """The user's order to pay or list payments of; another user's raises DoesNotExist.
 
     Lines are not loaded: paying needs only the order row."""

@@ -3,8 +3,9 @@
 import json
 import logging
 import urllib.request
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from payments.errors import EventNotReady, ProviderError
 
@@ -14,7 +15,7 @@ MAX_APPLY_ATTEMPTS = 8
 
 
 @shared_task(bind=True, max_retries=MAX_APPLY_ATTEMPTS)
-def webhook_event_apply_task(self, *, event_pk: int) -> str:
+def webhook_event_apply_task(self: Task, *, event_pk: int) -> str:
     from payments.services.webhooks import webhook_event_apply, webhook_event_mark_failed
 
     try:
@@ -49,7 +50,7 @@ def refund_execute_task(*, refund_id: int) -> None:
 # acks_late=False: a redelivery would send the provider's callback twice; harmless (the
 # event id is the same, so the second is a no-op), but there is no need to.
 @shared_task(acks_late=False, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def sandbox_webhook_send_task(*, url: str, event: dict) -> int:
+def sandbox_webhook_send_task(*, url: str, event: dict[str, Any]) -> int:
     """Play the sandbox provider: POST a signed event to our webhook, as Stripe would."""
     from django.conf import settings
 

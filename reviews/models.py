@@ -23,6 +23,10 @@ class Review(BaseModel):
         _("status"), max_length=20, choices=Status.choices, default=Status.PUBLISHED
     )
 
+    # Not a column: what a page of reviews shows of the author ("Ada L."), set on the
+    # reviews that reviews.selectors.review_page_for_product returns.
+    author_name: str
+
     class Meta:
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
@@ -47,7 +51,7 @@ class Review(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.rating}★ {self.title}"
 
 
@@ -74,5 +78,5 @@ class BoughtTogether(models.Model):
             models.Index(fields=["product", "-orders"], name="reviews_boughttogether_top"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.product_id} + {self.other_id} ({self.orders})"

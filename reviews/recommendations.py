@@ -68,4 +68,5 @@ def recommendations_for_product(
             else (1, -p.rating_score, -p.rating_count, -p.pk)
         )
     )
-    return candidates[:limit]
+    # Callers get products; the `together` annotation only served the ranking above.
+    return list(candidates[:limit])

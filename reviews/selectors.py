@@ -3,8 +3,9 @@ product page, the cart page, the home page and the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.http import Http404
@@ -15,6 +16,13 @@ from catalog.selectors import product_list
 from orders.models import OrderLine
 from reviews.models import Review
 from reviews.recommendations import recommendations_for_product
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.base import SessionBase
+    from django_stubs_ext import WithAnnotations
+
+    from accounts.models import User
 
 REVIEWS_PER_PAGE = 10
 RECENTLY_VIEWED_MAX = 12
@@ -53,7 +61,15 @@ def rating_histogram_rows(product: Product) -> list[RatingBar]:
     ]
 
 
-def review_list_for_product(*, product_id: int) -> QuerySet[Review]:
+class ReviewAuthorAnnotations(TypedDict):
+    author_full_name: str
+
+
+if TYPE_CHECKING:
+    ReviewWithAuthor = WithAnnotations[Review, ReviewAuthorAnnotations]
+
+
+def review_list_for_product(*, product_id: int) -> QuerySet[ReviewWithAuthor]:
     """A product's published reviews, newest first, with the author's name (only the name:
     the author row, email included, is not loaded)."""
     return (
@@ -68,7 +84,7 @@ def review_list_for_product(*, product_id: int) -> QuerySet[Review]:
 class ReviewPage:
     """One page of a product's published reviews, for the product page's pagination."""
 
-    reviews: list[Review]
+    reviews: Sequence[Review]
     number: int
     count: int
     per_page: int = REVIEWS_PER_PAGE
@@ -106,7 +122,9 @@ class ReviewPage:
         return min(self.number * self.per_page, self.count)
 
 
-def _page_number(raw) -> int:
+def _page_number(raw: str | int | None) -> int:
+    if raw is None:
+        return 1
     try:
         number = int(raw)
     except (TypeError, ValueError):
@@ -115,7 +133,7 @@ def _page_number(raw) -> int:
 
 
 def review_page_for_product(
-    *, product_id: int, page=None, per_page: int = REVIEWS_PER_PAGE
+    *, product_id: int, page: str | int | None = None, per_page: int = REVIEWS_PER_PAGE
 ) -> ReviewPage:
     """A page of published reviews (a page number past the end gives the last page, junk
     gives the first, as Paginator.get_page does). One query: the total comes from a window
@@ -134,7 +152,7 @@ def review_page_for_product(
     return review_page_for_product(product_id=product_id, page=last, per_page=per_page)
 
 
-def _with_author_names(reviews: list[Review]) -> list[Review]:
+def _with_author_names(reviews: Sequence[ReviewWithAuthor]) -> Sequence[ReviewWithAuthor]:
     for review in reviews:
         review.author_name = author_display_name(review.author_full_name or "")
     return reviews
@@ -152,7 +170,7 @@ class ReviewPermission:
         return self.bought and not self.reviewed
 
 
-def review_permission_for(*, user, product_id: int) -> ReviewPermission:
+def review_permission_for(*, user: User | AnonymousUser, product_id: int) -> ReviewPermission:
     """Both of review_create's guards, read in one query for the product page's form (the
     service still checks them: this only decides what the page offers)."""
     if not user.is_authenticated:
@@ -197,7 +215,7 @@ def cart_recommendations(*, products: list[Product], limit: int = 8) -> list[Pro
 RECENTLY_VIEWED_SESSION_KEY = "recently_viewed"
 
 
-def recently_viewed_ids(session) -> list[int]:
+def recently_viewed_ids(session: SessionBase) -> list[int]:
     """The product ids a shopper's session remembers, most recent first."""
     raw = session.get(RECENTLY_VIEWED_SESSION_KEY, [])
     if not isinstance(raw, list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,6 +19,9 @@ from orders.models import OrderLine
 from reviews.errors import AlreadyReviewed, NotPurchased
 from reviews.models import Review
 from shop.core.pagecache import catalog_changed
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -34,26 +38,30 @@ def _on_commit_reviews_changed(*, product_id: int) -> None:
     transaction.on_commit(catalog_changed)
 
 
-def review_can_write(*, user, product_id: int) -> bool:
+def review_can_write(*, user: User, product_id: int) -> bool:
     """Only buyers review: the user has a paid order holding the product."""
     return OrderLine.objects.bought_by(user).filter(product_id=product_id).exists()
 
 
-def _validate(*, rating, title: str, body: str) -> None:
-    errors = {}
+def _validate(*, rating: object, title: str, body: str) -> None:
+    errors: dict[str, list[str]] = {}
+    title_max = Review._meta.get_field("title").max_length
+    body_max = Review._meta.get_field("body").max_length
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         errors["rating"] = [_("Choose a rating from 1 to 5.")]
     if not title.strip():
         errors["title"] = [_("This field is required.")]
-    elif len(title) > Review._meta.get_field("title").max_length:
+    elif title_max is not None and len(title) > title_max:
         errors["title"] = [_("The title is too long.")]
-    if len(body) > Review._meta.get_field("body").max_length:
+    if body_max is not None and len(body) > body_max:
         errors["body"] = [_("The review is too long.")]
     if errors:
         raise ValidationError(errors)
 
 
-def review_create(*, user, product: Product, rating: int, title: str, body: str = "") -> Review:
+def review_create(
+    *, user: User, product: Product, rating: int, title: str, body: str = ""
+) -> Review:
     """Publish (or, with REVIEWS_REQUIRE_APPROVAL, hold) a buyer's review of a product."""
     _validate(rating=rating, title=title, body=body)
     if not review_can_write(user=user, product_id=product.pk):

@@ -21,6 +21,9 @@ def _absolute_url(request, file) -> str | None:
 
 
 class CategorySerializer(serializers.ModelSerializer):
+    # The stubs declare `Field.parent` (a field's serializer) on every serializer, but DRF's
+    # metaclass moves declared fields off the class: this field shadows nothing.
+    parent: serializers.PrimaryKeyRelatedField[Category]  # type: ignore[assignment]
     parent = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text=_("The parent category's id; null at the top.")
     )
@@ -102,11 +105,11 @@ class ProductImageSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "thumbnail", "alt"]
 
     @extend_schema_field(OpenApiTypes.URI)
-    def get_url(self, image: ProductImage) -> str:
+    def get_url(self, image: ProductImage) -> str | None:
         return _absolute_url(self.context.get("request"), image.image)
 
     @extend_schema_field(OpenApiTypes.URI)
-    def get_thumbnail(self, image: ProductImage) -> str:
+    def get_thumbnail(self, image: ProductImage) -> str | None:
         return _absolute_url(self.context.get("request"), image.thumbnail or image.image)
 
 

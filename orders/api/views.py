@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -13,6 +14,7 @@ from accounts import selectors as account_selectors
 from accounts.models import Address
 from orders import selectors, services
 from orders.api.serializers import OrderCreateInputSerializer, OrderOutputSerializer
+from orders.models import Order
 from orders.services import ShippingAddress
 from shop.core.idempotency import MAX_KEY_LENGTH, idempotent_call
 from shop.core.serializers import error_response
@@ -53,8 +55,11 @@ class OrderListCreateApi(ListAPIView):
     serializer_class = OrderOutputSerializer
     filter_backends: list = []
 
-    def get_queryset(self):
-        return selectors.order_list_for_customer(user=self.request.user)
+    def get_queryset(self) -> QuerySet[Order]:
+        user = self.request.user
+        if not user.is_authenticated:  # refused by IsAuthenticated before this is asked
+            return Order.objects.none()
+        return selectors.order_list_for_customer(user=user)
 
     @extend_schema(
         operation_id="orders_list",

@@ -40,7 +40,9 @@ class CreatedRefund:
 
 
 class PaymentProvider(Protocol):
-    name: str
+    # Read-only, so a provider may name itself with a `Provider` member (a str).
+    @property
+    def name(self) -> str: ...
 
     def is_configured(self) -> bool: ...
 

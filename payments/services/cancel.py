@@ -3,6 +3,8 @@ call, and the money it holds is given back here, in the same transaction."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from orders.models import Order
@@ -10,9 +12,12 @@ from orders.services import order_mark_cancelled
 from payments.models import Payment
 from payments.services.refunds import payments_refund_in_full
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 @transaction.atomic
-def order_cancel(*, order_id: int, by=None, reason: str = "") -> Order:
+def order_cancel(*, order_id: int, by: User | None = None, reason: str = "") -> Order:
     """Cancel an order awaiting payment (its reservation is released) or a paid order with
     nothing shipped (its stock returns to the shelf and its payments are refunded in full).
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,9 +24,12 @@ from payments.selectors import order_net_captured, payment_refundable_amount, pa
 from shop.core.money import Money
 from shop.core.tasks import enqueue
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 def refund_request(
-    *, payment: Payment, amount: Decimal, key: str, reason: str = "", by=None
+    *, payment: Payment, amount: Decimal, key: str, reason: str = "", by: User | None = None
 ) -> Refund:
     """Record a pending refund (in the caller's transaction, payment locked by the caller);
     the provider is called by a task once this commits. The same key never refunds twice."""
@@ -52,7 +56,7 @@ def refund_request(
 
 @transaction.atomic
 def refund_partial(
-    *, payment_id: int, amount: Decimal, key: str, reason: str = "", by=None
+    *, payment_id: int, amount: Decimal, key: str, reason: str = "", by: User | None = None
 ) -> Refund:
     """Staff refund part of a payment (an amount, or the sum of chosen lines): the payment
     and its order are locked here, in the lock order, so this is all a caller needs."""
@@ -62,7 +66,9 @@ def refund_partial(
     return refund_request(payment=payment, amount=amount, key=key, reason=reason, by=by)
 
 
-def payments_refund_in_full(*, order: Order, key: str, by=None, reason: str = "") -> list[Refund]:
+def payments_refund_in_full(
+    *, order: Order, key: str, by: User | None = None, reason: str = ""
+) -> list[Refund]:
     """Refund everything still refundable on a locked order's payments (order cancelled)."""
     refunds = []
     for payment in Payment.objects.select_for_update().filter(order=order).order_by("pk"):

@@ -100,7 +100,8 @@ def _event_payment(event: WebhookEvent) -> tuple[dict[str, Any], Payment]:
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise _Flag("event has no data.object")
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    raw_metadata = obj.get("metadata")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
     payment_id = str(metadata.get("payment_id", ""))
     # A PaymentIntent is named by its id; a Charge (charge.* events at Stripe) names its
     # PaymentIntent in `payment_intent`.
