@@ -13,6 +13,7 @@ Stock is read-only here: a new variant may be given its initial stock, and after
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -80,7 +81,15 @@ def _merchant_denied_as_403():
         raise PermissionDenied(str(exc.message)) from exc
 
 
-class ScopedAdminMixin:
+# The mixins below sit in front of ModelAdmin / InlineModelAdmin; type checkers see that base.
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin
+    _InlineBase = admin.options.InlineModelAdmin
+else:
+    _AdminBase = _InlineBase = object
+
+
+class ScopedAdminMixin(_AdminBase):
     """Shared by every admin a merchant's staff can reach.
 
     `merchant_path` is the lookup from the model to its merchant ("" for Merchant itself)."""
@@ -103,7 +112,7 @@ class ScopedAdminMixin:
         return obj
 
 
-class ScopedInlineMixin:
+class ScopedInlineMixin(_InlineBase):
     """Inline rows belong to a product; only rows of products the user manages."""
 
     def get_queryset(self, request):
@@ -596,9 +605,10 @@ class MerchantAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "staff" in self.fields:
             # Merchant staff work in the admin, so only staff accounts are offered.
-            users = self.fields["staff"].queryset
+            field = cast(forms.ModelMultipleChoiceField, self.fields["staff"])
+            users = cast(QuerySet, field.queryset)
             current = self.instance.staff.all() if self.instance.pk else users.none()
-            self.fields["staff"].queryset = users.filter(Q(is_staff=True) | Q(pk__in=current))
+            field.queryset = users.filter(Q(is_staff=True) | Q(pk__in=current))
 
 
 @admin.register(Merchant)

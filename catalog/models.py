@@ -37,7 +37,7 @@ class Merchant(BaseModel):
         verbose_name_plural = _("merchants")
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -65,10 +65,10 @@ class Category(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("catalog:category", kwargs={"slug": self.slug})
 
 
@@ -136,10 +136,10 @@ class Product(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("catalog:product", kwargs={"slug": self.slug})
 
 
@@ -182,7 +182,7 @@ class Variant(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.product.name} - {self.name}" if self.name else self.sku
 
     @property
@@ -252,7 +252,7 @@ class StockMovement(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.variant_id}: {self.delta:+d} ({self.reason})"
 
 
@@ -270,7 +270,7 @@ class ProductImage(BaseModel):
         verbose_name_plural = _("product images")
         ordering = ["position", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.alt_text or self.image.name
 
 
@@ -292,5 +292,5 @@ class ProductAttribute(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name}: {self.value}"

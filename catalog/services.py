@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
 from pathlib import PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -108,7 +108,7 @@ def product_ratings_write(
     `figures`, zeros for the rest. Returns how many products were written; cached pages
     follow once the caller commits."""
     ids = sorted(figures)
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "empty": json.dumps(_NO_RATINGS.histogram),
         "ids": ids,
         "counts": [figures[pk].count for pk in ids],
@@ -249,8 +249,8 @@ def product_image_make_thumbnail(*, image: ProductImage) -> ProductImage:
 
 def thumbnail_jpeg(*, source: IO[bytes]) -> bytes:
     """The thumbnail of an image file as JPEG bytes (shared with the demo seeder)."""
-    with Image.open(source) as picture:
-        picture = ImageOps.exif_transpose(picture).convert("RGB")
+    with Image.open(source) as original:
+        picture = ImageOps.exif_transpose(original).convert("RGB")
         picture.thumbnail(THUMBNAIL_SIZE)
         buffer = BytesIO()
         picture.save(buffer, format="JPEG", quality=85, optimize=True)

@@ -79,7 +79,7 @@ def variants_lock(*, variant_ids: Iterable[int]) -> dict[int, LockedVariant]:
 
 def _apply(
     *, column_deltas: Mapping[str, Mapping[int, int]], variants: Mapping[int, LockedVariant]
-):
+) -> None:
     """One UPDATE for all variants: `reserved`/`stock` += their deltas (locks already held)."""
     ids = sorted(variants)
     reserved = [column_deltas.get("reserved", {}).get(pk, 0) for pk in ids]
