@@ -1,10 +1,11 @@
 """Request types for views that only logged-in users reach.
 
-To a type checker `request.user` is `User | AnonymousUser`. Behind `@login_required` (pages)
-or DRF's `IsAuthenticated` (the API's default permission) it is always a `User`; annotating
-the view's request with these types says so, and the view hands `request.user` to services
-that need a `User` with no cast or assert. They are annotations only: the decorator or the
-permission is what makes them true, so use them on such views alone.
+To a type checker `request.user` is `User | AnonymousUser`. Behind `@login_required` (pages),
+the admin site (its views and actions) or DRF's `IsAuthenticated` (the API's default
+permission) it is always a `User`; annotating the view's request with these types says so,
+and the view hands `request.user` to services that need a `User` with no cast or assert.
+They are annotations only: the decorator, the admin site or the permission is what makes
+them true, so use them on such views alone.
 """
 
 from django.http import HttpRequest
@@ -14,7 +15,7 @@ from accounts.models import User
 
 
 class AuthenticatedHttpRequest(HttpRequest):
-    """The request of a page view behind `@login_required`."""
+    """The request of a page view behind `@login_required`, or of the admin site."""
 
     user: User
 
