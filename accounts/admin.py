@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -47,10 +49,12 @@ class AddressAdminForm(forms.ModelForm):
             "is_default",
         ]
 
-    def _get_validation_exclusions(self):
+    def _get_validation_exclusions(self) -> set[str]:
         # Making this address the default is allowed: the service moves the flag off the
         # previous default, so the one-default constraint must not be a form error here.
-        return super()._get_validation_exclusions() | {"is_default"}
+        # (A private ModelForm method, which django-stubs leaves out.)
+        exclusions: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
+        return exclusions | {"is_default"}
 
 
 @admin.register(User)
@@ -73,7 +77,7 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
 
-    def get_inlines(self, request, obj):
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin]]:
         return self.inlines if obj is not None else []
 
     add_fieldsets = (
@@ -96,7 +100,9 @@ class AddressAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user",)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: Address, form: AddressAdminForm, change: bool
+    ) -> None:
         # Through the services, so moving the default unsets the user's previous one.
         data = {field: getattr(obj, field) for field in services.ADDRESS_FIELDS}
         if change:
@@ -105,5 +111,5 @@ class AddressAdmin(admin.ModelAdmin):
             created = services.address_create(user=obj.user, is_default=obj.is_default, **data)
             obj.pk = created.pk
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Address) -> None:
         services.address_delete(address=obj)

@@ -1,10 +1,14 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.errors import InvalidCredentials
+from accounts.models import User
 from shop.core.errors import ThrottledError
 
 
@@ -25,7 +29,7 @@ class RegisterForm(forms.Form):
         help_text=password_validation.password_validators_help_text_html(),
     )
 
-    def register(self):
+    def register(self) -> User | None:
         """Create the user through the service; its field errors land on this form."""
         try:
             return services.user_register(
@@ -51,13 +55,14 @@ class LoginForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, request=None, **kwargs):
+    def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
         self.request = request
-        self.user = None
+        self.user: User | None = None
         super().__init__(*args, **kwargs)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         email, password = cleaned.get("email"), cleaned.get("password")
         if email and password:
             try:

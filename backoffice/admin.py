@@ -4,9 +4,11 @@ its rule, as the order page and the API do."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.http import AuthenticatedHttpRequest
 from orders.admin import OrderAdmin
 from orders.errors import InvalidTransition
 from orders.models import Order
@@ -18,7 +20,7 @@ class BackofficeOrderAdmin(OrderAdmin):
     actions = ["cancel_selected"]
 
     @admin.action(description=_("Cancel selected orders"), permissions=["change"])
-    def cancel_selected(self, request, queryset):
+    def cancel_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Order]) -> None:
         cancelled, refused = 0, []
         for order in queryset.order_by("pk"):
             try:

@@ -6,7 +6,7 @@ class CartConfig(AppConfig):
     name = "cart"
     verbose_name = _("Cart")
 
-    def ready(self):
+    def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
         from cart.receivers import merge_session_cart_on_login

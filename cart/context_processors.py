@@ -1,8 +1,9 @@
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 
-def cart(request):
+def cart(request: HttpRequest) -> dict[str, SimpleLazyObject]:
     """`cart_count` for the header; computed only if a template shows it."""
 
     def count() -> int:

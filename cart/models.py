@@ -17,7 +17,7 @@ class Cart(BaseModel):
         verbose_name = _("cart")
         verbose_name_plural = _("carts")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Cart of {self.user}"
 
 
@@ -39,5 +39,5 @@ class CartLine(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} x {self.variant_id}"

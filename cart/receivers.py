@@ -1,7 +1,14 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import User
 from cart.services import SESSION_KEY, cart_merge_session
 
 
-def merge_session_cart_on_login(sender, request, user, **kwargs):
+def merge_session_cart_on_login(
+    sender: type[User], request: HttpRequest | None, user: User, **kwargs: Any
+) -> None:
     """Django's login signal: the anonymous cart joins the user's cart."""
     if request is None or not hasattr(request, "session"):
         return

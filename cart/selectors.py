@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import QuerySet
 
+from accounts.models import User
 from cart.errors import CartLineNotFound
 from cart.models import CartLine
 from catalog.models import Variant
@@ -57,11 +59,11 @@ class CartView:
         return [line.variant.pk for line in self.lines]
 
 
-def _variants():
+def _variants() -> QuerySet[Variant]:
     return Variant.objects.select_related("product__merchant")
 
 
-def cart_get_for_user(*, user) -> CartView:
+def cart_get_for_user(*, user: User) -> CartView:
     """The user's cart with every variant and product loaded, in one query."""
     lines = (
         CartLine.objects.filter(cart__user=user)
@@ -89,7 +91,7 @@ def cart_get_for_session(*, session_lines: dict[str, int]) -> CartView:
     )
 
 
-def cart_count_for_user(*, user) -> int:
+def cart_count_for_user(*, user: User) -> int:
     from django.db.models import Sum
 
     return CartLine.objects.filter(cart__user=user).aggregate(n=Sum("quantity"))["n"] or 0
@@ -105,7 +107,7 @@ def variant_product_url(*, variant_id: int) -> str | None:
     return variant.product.get_absolute_url() if variant is not None else None
 
 
-def cart_line_get_for_user(*, user, line_id: int) -> CartItem:
+def cart_line_get_for_user(*, user: User, line_id: int) -> CartItem:
     """One line of the user's cart; another user's line does not exist (404)."""
     line = (
         CartLine.objects.filter(cart__user=user, pk=line_id)

@@ -4,10 +4,12 @@ available) live here once, for the database cart and the anonymous session cart 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from cart.errors import CartLineNotFound
 from cart.models import Cart, CartLine
 from catalog.errors import InsufficientStock
@@ -64,14 +66,14 @@ def _check_available(variant: Variant, quantity: int) -> None:
         )
 
 
-def _locked_cart(user) -> Cart:
+def _locked_cart(user: User) -> Cart:
     # Serialises concurrent changes to one user's cart (two tabs, a double click).
     cart, _created = Cart.objects.get_or_create(user=user)
     return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
 @transaction.atomic
-def cart_add_item(*, user, variant_id: int, quantity: int) -> CartLine:
+def cart_add_item(*, user: User, variant_id: int, quantity: int) -> CartLine:
     """Add to the user's cart; a variant already there adds to its line."""
     _check_quantity(quantity)
     variant = _buyable_variant(variant_id)
@@ -89,7 +91,7 @@ def cart_add_item(*, user, variant_id: int, quantity: int) -> CartLine:
 
 
 @transaction.atomic
-def cart_line_update(*, user, line_id: int, quantity: int) -> CartLine:
+def cart_line_update(*, user: User, line_id: int, quantity: int) -> CartLine:
     _check_quantity(quantity)
     cart = _locked_cart(user)
     line = CartLine.objects.filter(cart=cart, pk=line_id).select_related("variant__product").first()
@@ -104,7 +106,7 @@ def cart_line_update(*, user, line_id: int, quantity: int) -> CartLine:
 
 
 @transaction.atomic
-def cart_line_remove(*, user, line_id: int) -> None:
+def cart_line_remove(*, user: User, line_id: int) -> None:
     cart = _locked_cart(user)
     deleted, _rows = CartLine.objects.filter(cart=cart, pk=line_id).delete()
     if not deleted:
@@ -114,7 +116,7 @@ def cart_line_remove(*, user, line_id: int) -> None:
 # --- The anonymous session cart: {"<variant id>": quantity} in the session.
 
 
-def session_cart_add_item(*, session, variant_id: int, quantity: int) -> None:
+def session_cart_add_item(*, session: SessionBase, variant_id: int, quantity: int) -> None:
     _check_quantity(quantity)
     variant = _buyable_variant(variant_id)
     lines = dict(session.get(SESSION_KEY, {}))
@@ -125,7 +127,7 @@ def session_cart_add_item(*, session, variant_id: int, quantity: int) -> None:
     session[SESSION_KEY] = lines
 
 
-def session_cart_line_update(*, session, variant_id: int, quantity: int) -> None:
+def session_cart_line_update(*, session: SessionBase, variant_id: int, quantity: int) -> None:
     lines = dict(session.get(SESSION_KEY, {}))
     if str(variant_id) not in lines:
         raise CartLineNotFound()
@@ -135,7 +137,7 @@ def session_cart_line_update(*, session, variant_id: int, quantity: int) -> None
     session[SESSION_KEY] = lines
 
 
-def session_cart_line_remove(*, session, variant_id: int) -> None:
+def session_cart_line_remove(*, session: SessionBase, variant_id: int) -> None:
     lines = dict(session.get(SESSION_KEY, {}))
     if lines.pop(str(variant_id), None) is None:
         raise CartLineNotFound()
@@ -143,7 +145,7 @@ def session_cart_line_remove(*, session, variant_id: int) -> None:
 
 
 @transaction.atomic
-def cart_merge_session(*, user, session_lines: dict[str, int]) -> Cart:
+def cart_merge_session(*, user: User, session_lines: dict[str, int]) -> Cart:
     """Fold an anonymous session cart into the user's cart on login: quantities are
     summed, then capped by what is available and by MAX_LINE_QUANTITY."""
     cart = _locked_cart(user)
@@ -184,7 +186,7 @@ FOR UPDATE
 """
 
 
-def cart_lines_lock_for_checkout(*, user) -> dict[int, int]:
+def cart_lines_lock_for_checkout(*, user: User) -> dict[int, int]:
     """Lock the user's cart and its lines (the first lock of order placement) and return
     {variant id: quantity}. A second checkout of the same cart waits here, then finds it
     empty. Call inside a transaction."""
@@ -194,7 +196,7 @@ def cart_lines_lock_for_checkout(*, user) -> dict[int, int]:
     return {variant_id: quantity for _cart_id, variant_id, quantity in rows}
 
 
-def cart_empty(*, user) -> None:
+def cart_empty(*, user: User) -> None:
     """Remove every line of the user's cart (the order now holds them): one DELETE, as
     nothing refers to cart lines and they have no delete signals."""
     CartLine.objects.filter(cart__user=user).delete()

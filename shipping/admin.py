@@ -1,5 +1,9 @@
 """Shipping methods in the admin: for superusers and staff given the shipping permissions."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -7,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from shipping.models import ShippingMethod
 from shop.core.countries import normalize_country, validate_country
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ShippingMethodAdminForm(forms.ModelForm):
@@ -57,5 +64,5 @@ class ShippingMethodAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
     @admin.display(description=_("ships to"))
-    def ship_to(self, obj: ShippingMethod) -> str:
+    def ship_to(self, obj: ShippingMethod) -> StrOrPromise:
         return ", ".join(obj.countries) if obj.countries else _("every country")

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import Self
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -13,11 +16,11 @@ def _default_currency() -> str:
     return settings.SHOP_CURRENCY
 
 
-class ShippingMethodQuerySet(models.QuerySet):
-    def active(self):
+class ShippingMethodQuerySet(models.QuerySet["ShippingMethod"]):
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
-    def for_country(self, country: str):
+    def for_country(self, country: str) -> Self:
         """Methods that ship to an ISO 3166-1 alpha-2 country; no countries means everywhere."""
         return self.filter(Q(countries=[]) | Q(countries__contains=[country.upper()]))
 
@@ -50,7 +53,7 @@ class ShippingMethod(BaseModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def ships_to(self, country: str) -> bool:

@@ -1,6 +1,8 @@
 from django.conf import settings
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 
 class RegisterRateThrottle(SimpleRateThrottle):
@@ -8,10 +10,10 @@ class RegisterRateThrottle(SimpleRateThrottle):
 
     scope = "register"
 
-    def get_rate(self):
+    def get_rate(self) -> str | None:
         # Read at request time (DRF copies the rates onto the class at import), so a changed
         # REST_FRAMEWORK setting applies without a restart of the test process.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope, settings.REGISTER_RATE)
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,8 +1,12 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -23,6 +27,8 @@ from accounts.api.serializers import (
 )
 from accounts.api.throttling import RegisterRateThrottle
 from accounts.errors import InvalidCredentials
+from accounts.http import AuthenticatedRequest
+from accounts.models import Address
 from shop.core.serializers import error_response
 
 INVALID = {400: error_response("Invalid input (`code` = `invalid`, with `fields`).")}
@@ -44,7 +50,7 @@ class _PublicAuthApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    def get_authenticate_header(self, request):
+    def get_authenticate_header(self, request: Request) -> str:
         # Without authenticators DRF would turn a 401 into a 403.
         return 'Bearer realm="api"'
 
@@ -60,7 +66,7 @@ class UserRegisterApi(_PublicAuthApi):
         description="Create an account. Weak password or taken email: 400. "
         "Throttled per client IP at `REGISTER_RATE`.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
@@ -76,7 +82,7 @@ class TokenObtainApi(_PublicAuthApi):
         description="Exchange email and password for a JWT pair. After `LOGIN_FAILURE_LIMIT` "
         "failures for one email within 15 minutes: 429 until the window passes.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = TokenObtainInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -96,7 +102,7 @@ class TokenRefreshApi(_PublicAuthApi):
         responses={200: TokenAccessOutputSerializer, **INVALID, **UNAUTHENTICATED},
         description="Exchange a refresh token for a new access token.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         TokenRefreshInputSerializer(data=request.data).is_valid(raise_exception=True)
         serializer = TokenRefreshSerializer(data=request.data)
         try:
@@ -110,7 +116,7 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="me_retrieve", responses={200: UserOutputSerializer, **UNAUTHENTICATED}
     )
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(UserOutputSerializer(request.user).data)
 
     @extend_schema(
@@ -118,7 +124,7 @@ class MeApi(APIView):
         request=UserUpdateInputSerializer,
         responses={200: UserOutputSerializer, **INVALID, **UNAUTHENTICATED},
     )
-    def patch(self, request):
+    def patch(self, request: AuthenticatedRequest) -> Response:
         serializer = UserUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         user = request.user
@@ -130,12 +136,13 @@ class MeApi(APIView):
 class AddressListCreateApi(ListAPIView):
     serializer_class = AddressOutputSerializer
     filter_backends: list = []
+    request: AuthenticatedRequest  # IsAuthenticated, the API's default, lets only users in
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Address]:
         return selectors.address_list_for_user(user=self.request.user)
 
     @extend_schema(operation_id="me_addresses_list")
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -143,7 +150,7 @@ class AddressListCreateApi(ListAPIView):
         request=AddressInputSerializer,
         responses={201: AddressOutputSerializer, **INVALID, **UNAUTHENTICATED},
     )
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = AddressInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         address = services.address_create(user=request.user, **serializer.validated_data)
@@ -151,14 +158,14 @@ class AddressListCreateApi(ListAPIView):
 
 
 class AddressDetailApi(APIView):
-    def _get(self, request, address_id):
+    def _get(self, request: AuthenticatedRequest, address_id: int) -> Address:
         return selectors.address_get_for_user(user=request.user, address_id=address_id)
 
     @extend_schema(
         operation_id="me_addresses_retrieve",
         responses={200: AddressOutputSerializer, **UNAUTHENTICATED, **NOT_FOUND},
     )
-    def get(self, request, address_id):
+    def get(self, request: AuthenticatedRequest, address_id: int) -> Response:
         return Response(AddressOutputSerializer(self._get(request, address_id)).data)
 
     @extend_schema(
@@ -166,7 +173,7 @@ class AddressDetailApi(APIView):
         request=AddressInputSerializer(partial=True),
         responses={200: AddressOutputSerializer, **INVALID, **UNAUTHENTICATED, **NOT_FOUND},
     )
-    def patch(self, request, address_id):
+    def patch(self, request: AuthenticatedRequest, address_id: int) -> Response:
         address = self._get(request, address_id)
         serializer = AddressInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -177,6 +184,6 @@ class AddressDetailApi(APIView):
         operation_id="me_addresses_destroy",
         responses={204: None, **UNAUTHENTICATED, **NOT_FOUND},
     )
-    def delete(self, request, address_id):
+    def delete(self, request: AuthenticatedRequest, address_id: int) -> Response:
         services.address_delete(address=self._get(request, address_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,8 @@
 """Cart API serializers (API.md "Cart"). Output reads `cart.selectors.CartView` /
 `CartItem`, which the selectors load fully: serializing never queries."""
 
+from typing import Any
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -8,7 +10,7 @@ from rest_framework import serializers
 from shop.core.serializers import ErrorSerializer, StrictIntegerField
 
 
-def _quantity_field(**kwargs) -> StrictIntegerField:
+def _quantity_field(**kwargs: Any) -> StrictIntegerField:
     # Built per serializer instance so the bound follows MAX_LINE_QUANTITY at run time.
     return StrictIntegerField(
         min_value=1,
@@ -21,14 +23,14 @@ def _quantity_field(**kwargs) -> StrictIntegerField:
 class CartLineAddInputSerializer(serializers.Serializer):
     variant = StrictIntegerField(help_text=_("The id of an active variant."))
 
-    def get_fields(self):
+    def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         fields["quantity"] = _quantity_field()
         return fields
 
 
 class CartLineUpdateInputSerializer(serializers.Serializer):
-    def get_fields(self):
+    def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         fields["quantity"] = _quantity_field()
         return fields

@@ -1,11 +1,14 @@
 """Cart API (API.md "Cart"): the logged-in user's database cart. Anonymous callers get
 401; the anonymous session cart belongs to the HTML site only."""
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import AuthenticatedRequest
 from cart import selectors, services
 from cart.api.serializers import (
     CartLineAddInputSerializer,
@@ -14,6 +17,7 @@ from cart.api.serializers import (
     CartOutputSerializer,
     InsufficientStockErrorSerializer,
 )
+from cart.models import CartLine
 from cart.selectors import CartItem
 from shop.core.serializers import error_response
 
@@ -32,7 +36,7 @@ INSUFFICIENT_STOCK = {
 NOT_FOUND = {404: error_response("No such line in your cart (`not_found`).")}
 
 
-def _line_data(line) -> dict:
+def _line_data(line: CartLine) -> dict[str, Any]:
     return CartLineOutputSerializer(
         CartItem(id=line.pk, variant=line.variant, quantity=line.quantity)
     ).data
@@ -45,7 +49,7 @@ class CartGetApi(APIView):
         responses={200: CartOutputSerializer},
         description="The lines of your cart at today's prices, with their subtotal.",
     )
-    def get(self, request):
+    def get(self, request: AuthenticatedRequest) -> Response:
         cart = selectors.cart_get_for_user(user=request.user)
         return Response(CartOutputSerializer(cart).data)
 
@@ -63,7 +67,7 @@ class CartLineAddApi(APIView):
             "available (else 409). Prices come from the server: a price sent is ignored."
         ),
     )
-    def post(self, request):
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = CartLineAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         line = services.cart_add_item(
@@ -87,7 +91,7 @@ class CartLineDetailApi(APIView):
             "A line of another user's cart: 404."
         ),
     )
-    def patch(self, request, line_id: int):
+    def patch(self, request: AuthenticatedRequest, line_id: int) -> Response:
         serializer = CartLineUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "quantity" not in serializer.validated_data:
@@ -103,6 +107,6 @@ class CartLineDetailApi(APIView):
         summary="Remove a line",
         responses={204: None, **NOT_FOUND},
     )
-    def delete(self, request, line_id: int):
+    def delete(self, request: AuthenticatedRequest, line_id: int) -> Response:
         services.cart_line_remove(user=request.user, line_id=line_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

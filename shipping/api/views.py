@@ -1,6 +1,7 @@
 """Shipping API for shoppers at checkout (API.md "Checkout and orders")."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,7 +10,7 @@ from shipping.api.serializers import (
     ShippingMethodListInputSerializer,
     ShippingMethodOutputSerializer,
 )
-from shop.core.serializers import error_response
+from shop.core.serializers import CountryField, error_response
 
 
 class ShippingMethodListApi(APIView):
@@ -22,7 +23,7 @@ class ShippingMethodListApi(APIView):
             OpenApiParameter(
                 "country",
                 str,
-                enum=ShippingMethodListInputSerializer().fields["country"].choices,
+                enum=list(CountryField().choices),
                 description="ISO 3166-1 alpha-2 code such as `US`.",
             )
         ],
@@ -31,7 +32,7 @@ class ShippingMethodListApi(APIView):
             400: error_response("`country` is not a country code (`invalid`)."),
         },
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         # A plain dict: DRF reads `?country=` from a QueryDict as "not given", but the
         # schema's enum has no empty value, so an empty country is a 400 like any other.
         serializer = ShippingMethodListInputSerializer(data=request.query_params.dict())

@@ -1,19 +1,21 @@
 """Admin building blocks shared by the apps."""
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 
 class ReadOnlyAdminMixin:
     """Rows written only by services (payments, events, order lines): the admin shows them,
     never adds, edits or deletes. Actions still run, through services."""
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -1,17 +1,28 @@
 """API plumbing shared by every app: the error envelope and pagination of API.md."""
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator as DjangoPaginator
 from django.db import IntegrityError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination, status
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from shop.core.errors import DomainError, ThrottledError
+from shop.core.pagecache import mark_cacheable
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +40,17 @@ _CODE_BY_EXCEPTION = [
 ]
 
 
-def error_body(code: str, message, fields: dict | None = None, **extra) -> dict:
-    body = {"code": code, "message": str(message)}
+def error_body(
+    code: str, message: StrOrPromise, fields: dict[str, list[str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": str(message)}
     if fields is not None:
         body["fields"] = fields
     body.update(extra)
     return body
 
 
-def _flatten(detail) -> dict:
+def _flatten(detail: object) -> dict[str, list[str]]:
     """DRF's nested ErrorDetail structure as {field: [message, ...]}."""
     if isinstance(detail, dict):
         return {
@@ -49,11 +62,11 @@ def _flatten(detail) -> dict:
     return {"non_field_errors": [str(detail)]}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ThrottledError):
-        response = Response(error_body(exc.code, exc.message), status=exc.status_code)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        throttled = Response(error_body(exc.code, exc.message), status=exc.status_code)
+        throttled["Retry-After"] = str(exc.retry_after)
+        return throttled
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
@@ -102,7 +115,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
-    def get_page_size(self, request):
+    def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -112,13 +125,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return min(int(raw), self.max_page_size)
 
-    def get_page_number(self, request, paginator):
+    def get_page_number(self, request: Request, paginator: DjangoPaginator) -> int | str:
         # `?page=` with nothing is not page 1: the schema says a whole number.
         if request.query_params.get(self.page_query_param) == "":
             raise exceptions.NotFound(_("Invalid page."))
         return super().get_page_number(request, paginator)
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
@@ -130,7 +143,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return parameters
 
 
-class AnonymousCacheMixin:
+class AnonymousCacheMixin(APIView):
     """Lets the anonymous page cache (shop.core.pagecache) share this view's successful
     JSON answers between anonymous callers; the middleware stores nothing personal.
 
@@ -139,7 +152,9 @@ class AnonymousCacheMixin:
 
     anonymous_cache_timeout: int | None = None  # seconds; None: PAGE_CACHE_TIMEOUT
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         renderer = getattr(request, "accepted_renderer", None)
         if (
@@ -148,12 +163,14 @@ class AnonymousCacheMixin:
             and renderer is not None
             and renderer.format == "json"
         ):
-            response.anonymous_cacheable = self.anonymous_cache_timeout or True
+            mark_cacheable(response, self.anonymous_cache_timeout)
         return response
 
 
-def json_error_view(status_code: int, code: str, message):
-    def view(request, exception=None):
+def json_error_view(
+    status_code: int, code: str, message: StrOrPromise
+) -> Callable[[HttpRequest], JsonResponse]:
+    def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
         return JsonResponse(error_body(code, message), status=status_code)
 
     return view

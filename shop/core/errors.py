@@ -1,18 +1,31 @@
 """Domain errors: raised by services, mapped to HTTP by shop.core.api.exception_handler."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class DomainError(Exception):
-    code = "error"
-    default_message = _("The request could not be completed.")
-    status_code = 400
+    code: str = "error"
+    default_message: StrOrPromise = _("The request could not be completed.")
+    status_code: int = 400
 
-    def __init__(self, message=None, *, code: str | None = None, extra: dict | None = None):
-        self.message = message if message is not None else self.default_message
+    def __init__(
+        self,
+        message: StrOrPromise | None = None,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.message: StrOrPromise = message if message is not None else self.default_message
         if code is not None:
             self.code = code
-        self.extra = extra or {}
+        self.extra: dict[str, Any] = extra or {}
         super().__init__(str(self.message))
 
 
@@ -39,9 +52,16 @@ class ThrottledError(DomainError):
     default_message = _("Too many attempts. Try again later.")
     status_code = 429
 
-    def __init__(self, message=None, *, retry_after: int, **kwargs):
+    def __init__(
+        self,
+        message: StrOrPromise | None = None,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kwargs)
+        super().__init__(message, code=code, extra=extra)
 
 
 class PaymentFailed(DomainError):

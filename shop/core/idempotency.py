@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,6 +21,11 @@ from django.utils.translation import gettext_lazy as _
 
 from shop.core.errors import ConflictError
 from shop.core.models import IdempotencyKey
+
+if TYPE_CHECKING:
+    # AUTH_USER_MODEL, as the django-stubs plugin resolves this alias: shop.core sits below
+    # accounts and may not import accounts.User, not even for types (tests/layers.py).
+    from django.contrib.auth.models import _User as AuthUser
 
 MAX_KEY_LENGTH = 255
 
@@ -47,7 +52,7 @@ _IN_PROGRESS = 0
 
 def idempotent_call(
     *,
-    user,
+    user: AuthUser,
     scope: str,
     key: str,
     payload: Any,
@@ -86,7 +91,13 @@ def idempotent_call(
         return status, body, False
 
 
-def _idempotent_external(user, scope, key, fingerprint, run) -> tuple[int, Any, bool]:
+def _idempotent_external(
+    user: AuthUser,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    run: Callable[[], tuple[int, Any]],
+) -> tuple[int, Any, bool]:
     with transaction.atomic():
         record, created = IdempotencyKey.objects.select_for_update().get_or_create(
             user=user,

@@ -32,5 +32,5 @@ class IdempotencyKey(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.scope}:{self.key}"

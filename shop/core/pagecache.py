@@ -19,18 +19,30 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import wraps
+from typing import ParamSpec, TypeVar, overload
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
+from django.template.response import SimpleTemplateResponse
 from django.utils import translation
 
 VERSION_KEY = "catalog:version"
 CSRF_PLACEHOLDER = "__bazaar_csrf_token__"
 _CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
 _STORED_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
+# Attributes Django's classes do not declare, so they are set and read by these names only:
+# a view marks its response as shareable; the middleware marks a request whose page it may store.
+_CACHEABLE_MARK = "anonymous_cacheable"
+_CANDIDATE_MARK = "page_cache_candidate"
+
+_Entry = tuple[int, list[tuple[str, str]], bytes]  # (status, headers, content)
+_P = ParamSpec("_P")
+_R = TypeVar("_R", bound=HttpResponseBase)
 
 _local_version: tuple[float, int] | None = None  # (read at, version), per process
 
@@ -43,10 +55,10 @@ class _LocalPages:
 
     def __init__(self, size: int):
         self.size = size
-        self.entries: OrderedDict[str, tuple[float, tuple]] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[float, _Entry]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: str):
+    def get(self, key: str) -> _Entry | None:
         with self.lock:
             found = self.entries.get(key)
             if found is None:
@@ -58,7 +70,7 @@ class _LocalPages:
             self.entries.move_to_end(key)
             return entry
 
-    def put(self, key: str, entry: tuple, timeout: float) -> None:
+    def put(self, key: str, entry: _Entry, timeout: float) -> None:
         with self.lock:
             self.entries[key] = (time.monotonic() + timeout, entry)
             self.entries.move_to_end(key)
@@ -105,15 +117,38 @@ def reset_local_version() -> None:
     _local.clear()
 
 
-def anonymous_cache(view=None, *, timeout: int | None = None):
+def mark_cacheable(response: HttpResponseBase, timeout: int | None = None) -> None:
+    """Let the middleware share this successful answer between anonymous visitors, for
+    `timeout` seconds at most (default PAGE_CACHE_TIMEOUT)."""
+    setattr(response, _CACHEABLE_MARK, timeout or True)
+
+
+def is_page_cache_candidate(request: HttpRequest) -> bool:
+    """Whether the page rendered for this request may be stored for anonymous visitors."""
+    return bool(getattr(request, _CANDIDATE_MARK, False))
+
+
+@overload
+def anonymous_cache(view: Callable[_P, _R], *, timeout: int | None = None) -> Callable[_P, _R]: ...
+
+
+@overload
+def anonymous_cache(
+    view: None = None, *, timeout: int | None = None
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]: ...
+
+
+def anonymous_cache(
+    view: Callable[_P, _R] | None = None, *, timeout: int | None = None
+) -> Callable[_P, _R] | Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Mark a view's successful answers as shareable between anonymous visitors, for
     `timeout` seconds at most (default PAGE_CACHE_TIMEOUT); any catalog change ends it."""
 
-    def decorate(view):
+    def decorate(view: Callable[_P, _R]) -> Callable[_P, _R]:
         @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            response = view(request, *args, **kwargs)
-            response.anonymous_cacheable = timeout or True
+        def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            response = view(*args, **kwargs)
+            mark_cacheable(response, timeout)
             return response
 
         return wrapped
@@ -121,12 +156,12 @@ def anonymous_cache(view=None, *, timeout: int | None = None):
     return decorate(view) if view is not None else decorate
 
 
-def _timeout(response) -> int:
-    marked = response.anonymous_cacheable
+def _timeout(response: HttpResponseBase) -> int:
+    marked: int | bool = getattr(response, _CACHEABLE_MARK)
     return settings.PAGE_CACHE_TIMEOUT if marked is True else int(marked)
 
 
-def _is_anonymous(request) -> bool:
+def _is_anonymous(request: HttpRequest) -> bool:
     return (
         request.method in ("GET", "HEAD")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
@@ -135,7 +170,7 @@ def _is_anonymous(request) -> bool:
     )
 
 
-def _key(request) -> str:
+def _key(request: HttpRequest) -> str:
     language = translation.get_language_from_request(request)
     raw = f"{request.get_full_path()}|{language}|{request.get_host()}|{request.scheme}"
     digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
@@ -143,10 +178,10 @@ def _key(request) -> str:
 
 
 class AnonymousPageCacheMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not _is_anonymous(request):
             return self.get_response(request)
         key = _key(request)
@@ -158,21 +193,22 @@ class AnonymousPageCacheMiddleware:
                 _local.put(key, stored, settings.CATALOG_VERSION_TTL)
         if stored is not None:
             status, headers, content = stored
-            response = HttpResponse(content, status=status)
+            hit = HttpResponse(content, status=status)
             for name, value in headers:
-                response[name] = value
-            response["X-Page-Cache"] = "hit"
-            return self._with_csrf(request, response)
+                hit[name] = value
+            hit["X-Page-Cache"] = "hit"
+            return self._with_csrf(request, hit)
 
-        request.page_cache_candidate = True
+        setattr(request, _CANDIDATE_MARK, True)
         response = self.get_response(request)
         if (
-            getattr(response, "anonymous_cacheable", False)
+            getattr(response, _CACHEABLE_MARK, False)
             and response.status_code == 200
-            and not response.streaming
+            # A streamed answer (no `content`) is never stored.
+            and isinstance(response, HttpResponse)
             and not response.cookies
         ):
-            if hasattr(response, "render") and not response.is_rendered:
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()
             headers = [(h, response[h]) for h in _STORED_HEADERS if h in response]
             stored = (response.status_code, headers, response.content)
@@ -183,8 +219,10 @@ class AnonymousPageCacheMiddleware:
         return self._with_csrf(request, response)
 
     @staticmethod
-    def _with_csrf(request, response):
-        content = getattr(response, "content", b"") if not response.streaming else b""
-        if _CSRF_PLACEHOLDER_BYTES in content:
-            response.content = content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode())
+    def _with_csrf(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        # A streamed answer has no `content` to rewrite (and is never a cached page).
+        if isinstance(response, HttpResponse) and _CSRF_PLACEHOLDER_BYTES in response.content:
+            response.content = response.content.replace(
+                _CSRF_PLACEHOLDER_BYTES, get_token(request).encode()
+            )
         return response

@@ -6,7 +6,10 @@ errors from what the view is built of (input, lookups, pagination, auth, throttl
 A status a view declares itself always wins.
 """
 
+from typing import Any
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 
@@ -25,7 +28,14 @@ _DESCRIPTIONS = {
 
 
 class AutoSchema(SpectacularAutoSchema):
-    def get_operation(self, path, path_regex, path_prefix, method, registry):
+    def get_operation(
+        self,
+        path: str,
+        path_regex: str,
+        path_prefix: str,
+        method: str,
+        registry: ComponentRegistry,
+    ) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
@@ -43,7 +53,7 @@ class AutoSchema(SpectacularAutoSchema):
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
-    def _error_statuses(self, operation) -> list[str]:
+    def _error_statuses(self, operation: dict[str, Any]) -> list[str]:
         view = self.view
         parameters = operation.get("parameters", [])
         has_body = "requestBody" in operation

@@ -1,5 +1,7 @@
 """Serializers shared by every app's API: the error envelope of API.md, for the OpenAPI schema."""
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
@@ -11,7 +13,9 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="A stable lower-case word such as `invalid`.")
     message = serializers.CharField(help_text="A human-readable explanation.")
-    fields = serializers.DictField(
+    # DRF's serializer metaclass takes declared fields off the class, so this never shadows
+    # Serializer.fields at run time; the stubs cannot express that.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Field errors: `{field: [message, ...]}`; only with `code` = `invalid`.",
@@ -32,12 +36,12 @@ class StrictCharField(serializers.CharField):
 
     default_error_messages = {"invalid": _("Not a valid string.")}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # PostgreSQL cannot store NUL; DRF refuses it, and this puts that rule in the schema.
         self.validators.append(NO_NUL)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -46,13 +50,13 @@ class StrictCharField(serializers.CharField):
 class CountryField(serializers.ChoiceField):
     """An ISO 3166-1 alpha-2 code; lower case is accepted and stored upper case."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         from shop.core.countries import COUNTRY_CODES
 
         kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 code such as `US`.")
         super().__init__(choices=sorted(COUNTRY_CODES), **kwargs)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:  # any JSON value; choices decide
         if isinstance(data, str):
             data = data.strip().upper()
         return super().to_internal_value(data)
@@ -61,7 +65,7 @@ class CountryField(serializers.ChoiceField):
 class StrictBooleanField(serializers.BooleanField):
     """Only JSON `true`/`false`: `0`, `"yes"` and friends are a 400, as the schema says."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> bool:
         if not isinstance(data, bool):
             self.fail("invalid", input=data)
         return data
@@ -70,7 +74,7 @@ class StrictBooleanField(serializers.BooleanField):
 class StrictIntegerField(serializers.IntegerField):
     """Only JSON integers: `"5"` and `5.0` are a 400, as the schema says."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> int:
         if not isinstance(data, int) or isinstance(data, bool):
             self.fail("invalid")
         return super().to_internal_value(data)

@@ -2,6 +2,8 @@
 
 import re
 import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -9,14 +11,18 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+_T = TypeVar("_T")
 
-def run_together(functions, *, timeout: float = 120):
+
+def run_together(
+    functions: Sequence[Callable[[], _T]], *, timeout: float = 120
+) -> list[_T | Exception | None]:
     """Start every function at the same moment, each on its own thread and database
     connection; returns what each returned or raised (concurrency tests assert on these)."""
     barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
+    results: list[_T | Exception | None] = [None] * len(functions)
 
-    def worker(index, function):
+    def worker(index: int, function: Callable[[], _T]) -> None:
         try:
             barrier.wait()
             results[index] = function()

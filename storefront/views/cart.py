@@ -4,6 +4,9 @@ here is cached: every answer is personal."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,6 +23,9 @@ from cart.selectors import CartView
 from reviews.selectors import cart_recommendations
 from shop.core.errors import DomainError
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 def _cart_for(request: HttpRequest) -> CartView:
     if request.user.is_authenticated:
@@ -29,10 +35,15 @@ def _cart_for(request: HttpRequest) -> CartView:
     )
 
 
-def _error_messages(request: HttpRequest, errors: dict[str, list[str]]) -> None:
+def _error_messages(
+    request: HttpRequest, errors: Mapping[str, Iterable[StrOrPromise | ValidationError]]
+) -> None:
+    """One message per error of a form's `errors` or a ValidationError's `message_dict`.
+
+    A form's ErrorList yields text, though it is typed as holding ValidationErrors too."""
     for field_messages in errors.values():
         for message in field_messages:
-            messages.error(request, message)
+            messages.error(request, str(message))
 
 
 def _safe_next(request: HttpRequest) -> str | None:

@@ -5,6 +5,8 @@ anonymous page cache when it can be; personal bits (the CSRF token) stay outside
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -42,7 +44,7 @@ def _product_page_context(
     tree: CategoryTree,
     action: str,
     with_category: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Filter, order and paginate `queryset` from the query string, for the list templates."""
     searching = bool(request.GET.get("q", "").strip())
     product_filter = ProductFilter(request.GET, queryset=queryset)
@@ -67,7 +69,7 @@ def _product_page_context(
 @anonymous_cache
 def home_view(request: HttpRequest) -> HttpResponse:
     tree = selectors.category_tree()
-    context = {
+    context: dict[str, Any] = {
         "categories": tree.roots,
         "new_arrivals": selectors.product_list_new_arrivals(limit=NEW_ARRIVALS),
     }

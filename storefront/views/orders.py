@@ -5,12 +5,14 @@ required, never cached."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,7 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Address
+from accounts.http import AuthenticatedHttpRequest
+from accounts.models import Address, User
 from cart.selectors import CartView, cart_get_for_user
 from catalog.errors import InsufficientStock
 from orders import selectors, services
@@ -60,7 +63,7 @@ def _shortage_message(exc: InsufficientStock, cart: CartView) -> list[str]:
 @login_required
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def checkout_view(request: HttpRequest) -> HttpResponse:
+def checkout_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Step 1: review the cart and choose where it goes."""
     cart = cart_get_for_user(user=request.user)
     addresses = list(account_selectors.address_list_for_user(user=request.user))
@@ -84,14 +87,16 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/checkout_address.html", {"cart": cart, "form": form})
 
 
-def _matching(address_data: dict, addresses) -> Address | None:
+def _matching(address_data: dict[str, str], addresses: Iterable[Address]) -> Address | None:
     for existing in addresses:
         if all(getattr(existing, field, None) == value for field, value in address_data.items()):
             return existing
     return None
 
 
-def _initial_address(address_data: dict | None, addresses) -> dict:
+def _initial_address(
+    address_data: dict[str, str] | None, addresses: Iterable[Address]
+) -> dict[str, str]:
     """Coming back from step 2: the address chosen before is selected again."""
     if not address_data:
         return {}
@@ -101,16 +106,18 @@ def _initial_address(address_data: dict | None, addresses) -> dict:
     return {**address_data, "address": NEW_ADDRESS}
 
 
-def _save_to_address_book(user, address: ShippingAddress, addresses) -> None:
+def _save_to_address_book(
+    user: User, address: ShippingAddress, addresses: Iterable[Address]
+) -> None:
     # Step 1 submitted twice (or back and forth) must not fill the book with copies.
     if _matching(address.as_dict(), addresses) is None:
-        account_services.address_create(user=user, **address.as_dict())
+        account_services.address_create(user=user, is_default=False, **address.as_dict())
 
 
 @login_required
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def checkout_shipping_view(request: HttpRequest) -> HttpResponse:
+def checkout_shipping_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Step 2: choose a shipping method for the address's country, review, place the order."""
     try:
         address = ShippingAddress(**request.session[SESSION_ADDRESS])
@@ -142,12 +149,18 @@ def checkout_shipping_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _place(request, form: CheckoutPlaceForm, *, cart: CartView, address: ShippingAddress):
+def _place(
+    request: AuthenticatedHttpRequest,
+    form: CheckoutPlaceForm,
+    *,
+    cart: CartView,
+    address: ShippingAddress,
+) -> tuple[str | None, bool]:
     """Place through the idempotency table: a second submit of the same page gets the
     first one's order. Errors become form errors; returns (order number or None, replayed)."""
     method = form.cleaned_data["shipping_method"]
 
-    def run() -> tuple[int, dict]:
+    def run() -> tuple[int, dict[str, Any]]:
         order = services.order_place(
             user=request.user, shipping_method_id=method.pk, address=address
         )
@@ -181,7 +194,7 @@ def _place(request, form: CheckoutPlaceForm, *, cart: CartView, address: Shippin
 @login_required
 @never_cache
 @require_safe
-def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
+def order_detail_view(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     order = get_object_or_404(selectors.order_list_for_customer(user=request.user), number=number)
     payments = list(payment_selectors.payment_list_for_order(order=order))
     pay_form = None
@@ -201,7 +214,7 @@ def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @never_cache
 @require_POST
-def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
+def order_pay_view(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """The "Pay" button: start a payment and send the shopper to the provider's page.
 
     The form's one-time key makes a double submit reuse the first payment."""
@@ -215,7 +228,7 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("orders:detail", number=number)
     provider = form.cleaned_data["provider"]
 
-    def run() -> tuple[int, dict]:
+    def run() -> tuple[int, dict[str, Any]]:
         payment = payment_start(order=order, provider_name=provider)
         return 201, {"redirect_url": payment.redirect_url, "client_secret": payment.client_secret}
 
@@ -248,7 +261,7 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @never_cache
 @require_POST
-def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
+def order_cancel_view(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     order = get_object_or_404(selectors.order_list_for_customer(user=request.user), number=number)
     try:
         order_cancel(order_id=order.pk, by=request.user)
@@ -262,7 +275,7 @@ def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @never_cache
 @require_safe
-def order_history_view(request: HttpRequest) -> HttpResponse:
+def order_history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     orders = selectors.order_list_for_customer(user=request.user)
     page = Paginator(orders, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

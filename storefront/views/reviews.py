@@ -6,12 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from catalog.selectors import product_get_for_page
 from reviews import services
 from reviews.forms import ReviewForm
@@ -23,7 +24,7 @@ from storefront.views.catalog import product_detail_render
 @login_required
 @require_POST
 @never_cache
-def review_create_view(request: HttpRequest, slug: str) -> HttpResponse:
+def review_create_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     product = product_get_for_page(slug=slug)
     form = ReviewForm(request.POST)
     if form.is_valid():

@@ -3,23 +3,23 @@ from decimal import Decimal
 from django import template
 from django.middleware.csrf import get_token
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from shop.core.pagecache import CSRF_PLACEHOLDER
+from shop.core.pagecache import CSRF_PLACEHOLDER, is_page_cache_candidate
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def csrf_input(context):
+def csrf_input(context: template.Context) -> SafeString:
     """Like {% csrf_token %}, but safe inside pages cached for anonymous visitors."""
     request = context["request"]
-    cached = getattr(request, "page_cache_candidate", False)
-    token = CSRF_PLACEHOLDER if cached else get_token(request)
+    token = CSRF_PLACEHOLDER if is_page_cache_candidate(request) else get_token(request)
     return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
 
 
 @register.filter
-def money(amount, currency="USD"):
+def money(amount: Decimal | int | str | None, currency: str = "USD") -> str:
     """`19.9, "USD"` -> `USD 19.90`; amounts are Decimals, never floats."""
     if amount is None or amount == "":
         return ""

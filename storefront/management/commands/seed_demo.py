@@ -21,15 +21,15 @@ import random
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection, reset_queries, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -37,6 +37,7 @@ from django.utils.text import slugify
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from accounts.models import User
 from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
 from catalog.services import merchant_staff_set, thumbnail_jpeg
 from shop.core.pagecache import catalog_changed
@@ -62,6 +63,10 @@ class Department:
     variant_options: list[str]
     attributes: dict[str, list[str]]
     pitch: list[str]
+
+
+# A leaf category with its department and the nouns its products are named after.
+_Leaf = tuple[Category, Department, list[str]]
 
 
 DEPARTMENTS = [
@@ -225,7 +230,7 @@ PLACEHOLDER_COLOURS = [
 class Command(BaseCommand):
     help = "Create demo categories, merchants, products and users (see the module docstring)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--products", type=int, default=200, help="How many products to add.")
         parser.add_argument(
             "--seed", type=int, default=42, help="Random seed: same seed, same shop."
@@ -236,7 +241,9 @@ class Command(BaseCommand):
             help="Delete every product, category and merchant before seeding.",
         )
 
-    def handle(self, *args, products: int, seed: int, reset: bool, verbosity: int, **options):
+    def handle(
+        self, *args: Any, products: int, seed: int, reset: bool, verbosity: int, **options: Any
+    ) -> None:
         if products < 0:
             raise CommandError("--products must be zero or more.")
         self.verbosity = verbosity
@@ -293,7 +300,7 @@ class Command(BaseCommand):
         transaction.on_commit(catalog_changed)
         self._say("Deleted the catalog.")
 
-    def _categories(self) -> list[tuple[Category, Department, list[str]]]:
+    def _categories(self) -> list[_Leaf]:
         """Roots and children by slug; returns (leaf, its department, its product nouns)."""
         leaves = []
         for position, department in enumerate(DEPARTMENTS):
@@ -316,9 +323,7 @@ class Command(BaseCommand):
         ]
 
     def _users(self, merchant: Merchant) -> None:
-        User = get_user_model()
-
-        def ensure(email: str, **flags):
+        def ensure(email: str, **flags: Any) -> User:
             user, created = User.objects.get_or_create(email=email, defaults=flags)
             # The documented password must work even if someone changed it since.
             if created or not user.check_password(DEMO_PASSWORD):
@@ -381,7 +386,15 @@ class Command(BaseCommand):
 
     # --- products ------------------------------------------------------------------------
 
-    def _products(self, *, count, rng, leaves, merchants, images) -> None:
+    def _products(
+        self,
+        *,
+        count: int,
+        rng: random.Random,
+        leaves: list[_Leaf],
+        merchants: list[Merchant],
+        images: list[tuple[str, str]],
+    ) -> None:
         # Slugs and SKUs end in a number above every existing product id: unique across runs
         # without reading existing slugs.
         first = (Product.objects.aggregate(top=Max("id"))["top"] or 0) + 1
@@ -405,8 +418,10 @@ class Command(BaseCommand):
                         for k, variant in enumerate(row.variants, start=1):
                             variant.product_id = product.pk
                             variant.sku = f"{code}-{row.number:07d}-{k}"
-                        for item in (*row.images, *row.attributes):
-                            item.product_id = product.pk
+                        for image in row.images:
+                            image.product_id = product.pk
+                        for attribute in row.attributes:
+                            attribute.product_id = product.pk
                         variants += row.variants
                         pictures += row.images
                         attributes += row.attributes
@@ -434,7 +449,15 @@ def _price(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(f"{max(int(value), 1)}.{cents}")
 
 
-def _product_row(rng, number, leaves, merchants, images, now, currency) -> _Row:
+def _product_row(
+    rng: random.Random,
+    number: int,
+    leaves: list[_Leaf],
+    merchants: list[Merchant],
+    images: list[tuple[str, str]],
+    now: datetime,
+    currency: str,
+) -> _Row:
     category, department, nouns = rng.choice(leaves)
     brand = rng.choice(department.brands)
     noun = rng.choice(nouns)
