@@ -53,7 +53,8 @@ def cache_clear_owned(alias: str = DEFAULT_CACHE_ALIAS) -> None:
             "a Redis cache without KEY_PREFIX (CACHE_KEY_PREFIX): its keys cannot be told"
             " from anyone else's, so they are not deleted"
         )
-    client = cache._cache.get_client(write=True)
+    # The backend's client is private in Django and absent from its stubs.
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     # Keys are "<prefix>:<version>:<key>" (Django's default KEY_FUNCTION); the prefix is
     # matched literally, whatever glob characters it holds.
     pattern = re.sub(r"([*?\[\]\\])", r"\\\1", cache.key_prefix) + ":*"
