@@ -3,25 +3,18 @@
 from django.utils.translation import gettext_lazy as _
 
 from orders.errors import InvalidTransition
-
-PENDING_PAYMENT = "pending_payment"
-PAID = "paid"
-PARTIALLY_SHIPPED = "partially_shipped"
-SHIPPED = "shipped"
-DELIVERED = "delivered"
-CANCELLED = "cancelled"
-REFUNDED = "refunded"
+from orders.models import OrderStatus as S
 
 ALLOWED: dict[str, frozenset[str]] = {
-    PENDING_PAYMENT: frozenset({PAID, CANCELLED}),
-    PAID: frozenset({PARTIALLY_SHIPPED, SHIPPED, CANCELLED, REFUNDED}),
-    PARTIALLY_SHIPPED: frozenset({SHIPPED, REFUNDED}),
-    SHIPPED: frozenset({DELIVERED, REFUNDED}),
-    DELIVERED: frozenset({REFUNDED}),
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.REFUNDED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.REFUNDED}),
     # Only a late payment moves a cancelled order: the money arrived after the reservation
     # expired and the stock could still be taken (orders.services.order_payment_captured).
-    CANCELLED: frozenset({PAID}),
-    REFUNDED: frozenset(),
+    S.CANCELLED: frozenset({S.PAID}),
+    S.REFUNDED: frozenset(),
 }
 
 

@@ -133,14 +133,17 @@ class Refund(BaseModel):
         return f"Refund {self.amount} {self.currency} ({self.status})"
 
 
+class WebhookEventStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    FLAGGED = "flagged", _("Flagged for staff")
+    FAILED = "failed", _("Failed")
+
+
 class WebhookEvent(models.Model):
     """A verified provider callback, stored before anything else happens to it."""
 
-    class Status(models.TextChoices):
-        RECEIVED = "received", _("Received")
-        PROCESSED = "processed", _("Processed")
-        FLAGGED = "flagged", _("Flagged for staff")
-        FAILED = "failed", _("Failed")
+    Status = WebhookEventStatus
 
     provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
     event_id = models.CharField(_("event id"), max_length=255)
@@ -164,7 +167,7 @@ class WebhookEvent(models.Model):
         indexes = [
             models.Index(
                 fields=["received_at"],
-                condition=Q(status="received"),
+                condition=Q(status=WebhookEventStatus.RECEIVED),
                 name="payments_webhook_unapplied",
             ),
         ]
@@ -173,7 +176,7 @@ class WebhookEvent(models.Model):
                 fields=["provider", "event_id"], name="payments_webhookevent_unique_event"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["received", "processed", "flagged", "failed"]),
+                condition=Q(status__in=WebhookEventStatus.values),
                 name="payments_webhookevent_status_valid",
             ),
         ]

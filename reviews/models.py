@@ -6,11 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from shop.core.models import BaseModel
 
 
+class ReviewStatus(models.TextChoices):
+    PUBLISHED = "published", _("Published")
+    PENDING = "pending", _("Awaiting approval")
+    HIDDEN = "hidden", _("Hidden")
+
+
 class Review(BaseModel):
-    class Status(models.TextChoices):
-        PUBLISHED = "published", _("Published")
-        PENDING = "pending", _("Awaiting approval")
-        HIDDEN = "hidden", _("Hidden")
+    Status = ReviewStatus
 
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="reviews")
     author = models.ForeignKey(
@@ -34,7 +37,7 @@ class Review(BaseModel):
         indexes = [
             models.Index(
                 fields=["product", "-created_at"],
-                condition=Q(status="published"),
+                condition=Q(status=ReviewStatus.PUBLISHED),
                 name="reviews_review_published",
             ),
         ]
@@ -46,7 +49,7 @@ class Review(BaseModel):
                 condition=Q(rating__gte=1) & Q(rating__lte=5), name="reviews_review_rating_range"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["published", "pending", "hidden"]),
+                condition=Q(status__in=ReviewStatus.values),
                 name="reviews_review_status_valid",
             ),
         ]
