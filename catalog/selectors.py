@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from catalog.models import Category, Product, ProductImage, Variant
+from catalog.models import Category, Merchant, Product, ProductImage, Variant
 from shop.core.pagecache import catalog_version
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass
@@ -121,3 +126,19 @@ def category_options(tree: CategoryTree) -> list[tuple[str, str, int]]:
         options.append((node.slug, node.name, depth))
         stack.extend((child, depth + 1) for child in reversed(node.children))
     return options
+
+
+def merchant_staff_emails(*, merchant_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{merchant id: email addresses of its active staff users}, for notifications."""
+    emails: dict[int, list[str]] = {pk: [] for pk in merchant_ids}
+    rows = Merchant.staff.through.objects.filter(
+        merchant_id__in=list(emails), user__is_active=True
+    ).values_list("merchant_id", "user__email")
+    for merchant_id, email in rows:
+        emails[merchant_id].append(email)
+    return emails
+
+
+def merchants_staffed_by(*, user: User) -> list[int]:
+    """Ids of the merchants a user works for (none for a superuser: they act for all)."""
+    return list(Merchant.objects.filter(staff=user).values_list("pk", flat=True))

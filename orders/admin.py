@@ -28,6 +28,8 @@ class OrderLineInline(ReadOnlyTabularInline):
         "variant_name",
         "merchant_name",
         "quantity",
+        "shipped_quantity",
+        "cancelled_quantity",
         "unit_price_amount",
         "line_total_amount",
         "currency",

@@ -165,6 +165,10 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     line_total_amount = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
+    # Units that left in a shipment, and units the merchant could not send (refunded). The
+    # rest is still to ship; the constraint keeps the three within the quantity bought.
+    shipped_quantity = models.PositiveIntegerField(_("shipped"), default=0)
+    cancelled_quantity = models.PositiveIntegerField(_("cancelled"), default=0)
 
     objects = OrderLineQuerySet.as_manager()
 
@@ -183,10 +187,19 @@ class OrderLine(models.Model):
             models.UniqueConstraint(
                 fields=["order", "variant"], name="orders_orderline_unique_variant"
             ),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__lte=F("quantity") - F("cancelled_quantity")),
+                name="orders_orderline_shipped_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+    @property
+    def unshipped_quantity(self) -> int:
+        """Units still to ship: bought, less shipped, less cancelled."""
+        return self.quantity - self.shipped_quantity - self.cancelled_quantity
 
 
 class OrderEvent(models.Model):
@@ -196,6 +209,9 @@ class OrderEvent(models.Model):
         PLACED = "placed", _("Placed")
         STATUS_CHANGED = "status_changed", _("Status changed")
         NOTE = "note", _("Note")
+        SHIPMENT = "shipment", _("Shipment")
+        LINES_CANCELLED = "lines_cancelled", _("Lines cancelled")
+        RETURN = "return", _("Return")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -214,10 +214,22 @@ def order_mark_cancelled(*, order: Order, by: User | None = None, reason: str = 
     order.cancelled_at = timezone.now()
     order_transition(order=order, to=Order.Status.CANCELLED, by=by, note=reason)
     if was_paid:
-        stock_restock(quantities=_reserved_quantities(order))
+        stock_restock(quantities=_unsent_quantities_cancel(order))
     else:
         stock_release(quantities=_reserved_quantities(order))
     return was_paid
+
+
+def _unsent_quantities_cancel(order: Order) -> dict[int, int]:
+    """Units of a locked, paid order that never left, now counted as cancelled: what goes
+    back on the shelf (a line a merchant cancelled before is not restocked twice)."""
+    unsent: dict[int, int] = {}
+    for line in order.lines.select_for_update().order_by("pk"):
+        if line.unshipped_quantity:
+            unsent[line.variant_id] = unsent.get(line.variant_id, 0) + line.unshipped_quantity
+            line.cancelled_quantity += line.unshipped_quantity
+            line.save(update_fields=["cancelled_quantity"])
+    return unsent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,8 +287,11 @@ def order_payment_refunded(*, order: Order, fully: bool) -> Order:
         Order.PaymentStatus.REFUNDED if fully else Order.PaymentStatus.PARTIALLY_REFUNDED
     )
     if fully and transitions.can_transition(order.status, Order.Status.REFUNDED):
-        if order.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED:
-            stock_restock(quantities=_reserved_quantities(order))  # nothing left the shelf
+        # Units that never left go back on the shelf; shipped ones come back (or not)
+        # through a return, where the merchant says whether they can be sold again.
+        unsent = _unsent_quantities_cancel(order)
+        if unsent:
+            stock_restock(quantities=unsent)
         return order_transition(order=order, to=Order.Status.REFUNDED, note=_("Refunded in full."))
     order.save(update_fields=["payment_status", "updated_at"])
     return order

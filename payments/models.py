@@ -140,12 +140,21 @@ class WebhookEventStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# The task that applies a payment provider's events; other callers of the inbox (carriers)
+# name theirs.
+PAYMENT_EVENT_HANDLER = "payments.tasks.webhook_event_apply_task"
+
+
 class WebhookEvent(models.Model):
-    """A verified provider callback, stored before anything else happens to it."""
+    """A verified callback (a payment provider's or a carrier's), stored before anything
+    else happens to it: the shop's one inbox. `handler` names the Celery task that applies
+    it, so the sweeper and staff's re-apply can queue any event without knowing its kind."""
 
     Status = WebhookEventStatus
 
-    provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
+    # A payment provider (`stripe`), or `carrier:<slug>` for a carrier's tracking events.
+    provider = models.CharField(_("provider"), max_length=50)
+    handler = models.CharField(_("handler"), max_length=100, default=PAYMENT_EVENT_HANDLER)
     event_id = models.CharField(_("event id"), max_length=255)
     type = models.CharField(_("type"), max_length=100)
     payload = models.JSONField(_("payload"))

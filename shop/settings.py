@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "fulfilment",
     "reviews",
     "storefront",
     "backoffice",
@@ -234,6 +235,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.recommendations_compute_task",
         "schedule": 60.0 * 60,
     },
+    # Emails a broker or mail-server outage left unsent (shop.core.outbox).
+    "outbox-emails-requeue": {
+        "task": "shop.core.tasks.outbox_emails_requeue_task",
+        "schedule": 2 * 60.0,
+    },
+    # Received returns whose refunds went through become refunded.
+    "returns-settle": {"task": "fulfilment.tasks.returns_settle_task", "schedule": 60.0},
     # Provider callbacks stored while the broker was down (or whose task was lost).
     "webhook-events-requeue": {
         "task": "payments.tasks.webhook_events_requeue_task",
@@ -245,6 +253,8 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bazaar <shop@example.com>")
+# The shop's address as shoppers reach it, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Security. Each of these defaults to true when DEBUG is false.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -286,7 +296,11 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 SANDBOX_WEBHOOK_SECRET = env.str(
     "SANDBOX_WEBHOOK_SECRET", default="sandbox-secret" if DEBUG else ""
 )
-CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
+# Carriers sign tracking callbacks with it (API.md); DEBUG's default lets the sandbox
+# carrier run offline.
+CARRIER_WEBHOOK_SECRET = env.str(
+    "CARRIER_WEBHOOK_SECRET", default="carrier-secret" if DEBUG else ""
+)
 
 # --- REST API.
 REST_FRAMEWORK = {

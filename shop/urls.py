@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("shipping.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("fulfilment.api.urls")),
     path("", include("reviews.api.urls")),
 ]
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", storefront.order_urls),
     path("cart/", storefront.cart_urls),
     path("payments/", include("payments.urls")),
+    path("shipping/", include("fulfilment.urls")),
     path("", storefront.review_urls),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -4,7 +4,7 @@
 
 from django.urls import include, path
 
-from storefront.views import cart, catalog, orders, reviews
+from storefront.views import cart, catalog, fulfilment, orders, reviews
 
 catalog_patterns = [
     path("", catalog.home_view, name="home"),
@@ -31,6 +31,16 @@ order_patterns = [
     path("orders/<str:number>/", orders.order_detail_view, name="detail"),
     path("orders/<str:number>/cancel/", orders.order_cancel_view, name="cancel"),
     path("orders/<str:number>/pay/", orders.order_pay_view, name="pay"),
+    path(
+        "orders/<str:number>/returns/",
+        fulfilment.order_return_request_view,
+        name="return_request",
+    ),
+    path(
+        "orders/<str:number>/returns/<int:return_id>/cancel/",
+        fulfilment.order_return_cancel_view,
+        name="return_cancel",
+    ),
     path("accounts/orders/", orders.order_history_view, name="history"),
 ]
 

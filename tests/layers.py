@@ -27,6 +27,7 @@ LAYERS: list[list[str]] = [
     ["cart", "shipping"],
     ["orders"],
     ["payments"],
+    ["fulfilment"],
     ["reviews"],
     ["storefront", "backoffice"],
 ]

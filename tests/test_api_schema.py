@@ -67,6 +67,26 @@ config = SchemathesisConfig.from_dict(
                     }
                 },
             },
+            # Shipping and returns refuse schema-valid input that does not fit the order's
+            # state by design: a line id of another order or more than is left to ship or
+            # to return is a 400 field error (API.md), like the cart's unknown variant.
+            *(
+                {
+                    "include-name": name,
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "409"]
+                        }
+                    },
+                }
+                for name in (
+                    "POST /api/v1/orders/{number}/returns/",
+                    "POST /api/v1/staff/orders/{number}/shipments/",
+                    "POST /api/v1/staff/orders/{number}/cancel-lines/",
+                    "POST /api/v1/staff/returns/{return_id}/receive/",
+                    "POST /api/v1/staff/returns/{return_id}/reject/",
+                )
+            ),
         ]
     }
 )
@@ -169,6 +189,10 @@ def seeded(wsgi_in_test_transaction):
     ReviewFactory(product=products[1], author=UserFactory(name="Ada Lovelace"))
     BoughtTogether.objects.create(product=products[0], other=products[2], orders=2)
     buy(user=user, product=products[0])
+    # Fulfilment: the user also staffs the merchant (the staff endpoints answer them), and a
+    # third order is paid, shipped and delivered, with a return asked for.
+    fulfilled, return_id = _seed_delivered_with_return(user, merchant, variants[0], method)
+    orders.append(fulfilled)
     cart_lines = [
         cart_add_item(user=user, variant_id=variant.pk, quantity=1) for variant in variants[:4]
     ]
@@ -179,6 +203,7 @@ def seeded(wsgi_in_test_transaction):
     SEEDED_IDS["variant"] = [variant.pk for variant in variants]
     SEEDED_IDS["number"] = [order.number for order in orders]
     SEEDED_IDS["shipping_method"] = [method.pk]
+    SEEDED_IDS["return_id"] = [return_id]
     yield {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
     SEEDED_IDS.clear()
 
@@ -199,6 +224,34 @@ def _seed_paid_with_refund(order):
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         refund = refund_request(payment=locked, amount=Decimal("1.00"), key="seed-refund")
     refund_execute(refund_id=refund.pk)
+
+
+def _seed_delivered_with_return(user, merchant, variant, method):
+    from django.conf import settings as django_settings
+
+    from catalog.services import merchant_staff_set
+    from fulfilment.services.returns import return_request
+    from fulfilment.services.shipments import carrier_event_apply, shipment_create
+    from fulfilment.tests.factories import deliver_carrier_event
+    from orders.tests.factories import place_order
+    from payments.services.webhooks import webhook_event_apply
+    from payments.tests.factories import deliver_sandbox_event, start_sandbox_payment
+
+    merchant_staff_set(merchant=merchant, users=[user])
+    order = place_order(user=user, items=[(variant, 2)], shipping_method=method)
+    payment = start_sandbox_payment(order)
+    webhook_event_apply(
+        event_pk=deliver_sandbox_event(payment, succeeded=True, settings=django_settings).pk
+    )
+    shipment = shipment_create(
+        order_id=order.pk, carrier="sandbox", tracking_number="SBX-SEED-1", by=user
+    )
+    carrier_event_apply(event_pk=deliver_carrier_event(shipment, status="delivered").pk)
+    line = order.lines.get()
+    requested = return_request(
+        order_id=order.pk, user=user, lines={line.pk: 1}, reason="damaged", comment=""
+    )
+    return order, requested.pk
 
 
 def _needs_credentials(operation) -> bool:

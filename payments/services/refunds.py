@@ -86,6 +86,52 @@ def payments_refund_in_full(
     return refunds
 
 
+def payments_refund_amount(
+    *, order: Order, amount: Decimal, key: str, by: User | None = None, reason: str = ""
+) -> list[Refund]:
+    """Refund `amount` of a locked order's money, from its payments oldest first (lines a
+    merchant could not send, goods that came back). More than the order holds is
+    RefundNotAllowed; the same key never refunds twice."""
+    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+    done = Refund.objects.filter(idempotency_key__startswith=f"{key}-", payment__order=order)
+    if done.exists():
+        return list(done)
+    available = {payment.pk: payment_refundable_amount(payment=payment) for payment in payments}
+    if amount <= 0 or amount > sum(available.values(), Decimal("0.00")):
+        raise RefundNotAllowed(
+            _("At most %(amount)s can be refunded on this order.")
+            % {"amount": Money(sum(available.values(), Decimal("0.00")), order.currency)}
+        )
+    refunds, left = [], amount
+    for payment in payments:
+        part = min(left, available[payment.pk])
+        if part <= 0:
+            continue
+        refunds.append(
+            refund_request(
+                payment=payment, amount=part, key=f"{key}-{payment.pk}", reason=reason, by=by
+            )
+        )
+        left -= part
+        if left <= 0:
+            break
+    return refunds
+
+
+def refunds_settled(*, key: str) -> bool | None:
+    """Whether every refund requested under `key` (as payments_refund_amount names them)
+    has gone through at the provider: True, False while any is pending, None if there are
+    none (or one failed for good)."""
+    statuses = set(
+        Refund.objects.filter(idempotency_key__startswith=f"{key}-").values_list(
+            "status", flat=True
+        )
+    )
+    if not statuses or Refund.Status.FAILED in statuses:
+        return None
+    return statuses == {Refund.Status.SUCCEEDED}
+
+
 def refund_enqueue(*, refund_pk: int) -> bool:
     """Queue a refund's provider call; False (logged) when the broker cannot take it.
 

@@ -7,6 +7,7 @@ is idempotent: an event is applied once, and a payment never moves twice for one
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,13 +18,20 @@ from orders.models import Order
 from orders.services import order_payment_captured
 from payments import transitions
 from payments.errors import EventNotReady
-from payments.models import MoneyEvent, Payment, PaymentStatus, Refund, WebhookEvent
+from payments.models import (
+    PAYMENT_EVENT_HANDLER,
+    MoneyEvent,
+    Payment,
+    PaymentStatus,
+    Refund,
+    WebhookEvent,
+)
 from payments.providers import provider_get
 from payments.providers.base import EVENT_FAILED, EVENT_SUCCEEDED, KNOWN_EVENTS
 from payments.selectors import payment_totals
 from payments.services.refunds import refund_book, refund_request
 from shop.core.money import Money
-from shop.core.tasks import enqueue
+from shop.core.tasks import enqueue_named
 
 logger = logging.getLogger(__name__)
 
@@ -38,37 +46,56 @@ def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> We
     (and the caller still answers 200): the sweeper queues it when the broker is back."""
     provider = provider_get(provider_name)
     event = provider.verify_callback(payload=payload, signature=signature or "")
+    return inbox_store(
+        source=provider.name,
+        event_id=event["id"],
+        type=str(event.get("type", "")),
+        payload=event,
+        handler=PAYMENT_EVENT_HANDLER,
+    )
+
+
+def inbox_store(
+    *, source: str, event_id: str, type: str, payload: dict[str, Any], handler: str
+) -> WebhookEvent:
+    """Store a verified callback in the inbox, once per (source, event id), and queue its
+    `handler` task after commit. The shop's one inbox: carriers' tracking events come in
+    here too, each naming the task that applies it."""
     try:
         with transaction.atomic():
             stored = WebhookEvent.objects.create(
-                provider=provider.name,
-                event_id=event["id"],
-                type=str(event.get("type", ""))[:100],
-                payload=event,
+                provider=source[:50],
+                handler=handler,
+                event_id=event_id,
+                type=type[:100],
+                payload=payload,
             )
-            transaction.on_commit(lambda: webhook_event_enqueue(event_pk=stored.pk))
+            transaction.on_commit(
+                lambda: webhook_event_enqueue(event_pk=stored.pk, handler=handler)
+            )
     except IntegrityError:
-        return WebhookEvent.objects.get(provider=provider.name, event_id=event["id"])
+        return WebhookEvent.objects.get(provider=source[:50], event_id=event_id)
     return stored
 
 
-def webhook_event_enqueue(*, event_pk: int) -> bool:
-    """Queue an event for the worker; False (logged) when the broker cannot take it: the
+def webhook_event_enqueue(*, event_pk: int, handler: str | None = None) -> bool:
+    """Queue an event's handler task; False (logged) when the broker cannot take it: the
     event is stored, and the sweeper (webhook_events_requeue) queues it later."""
-    from payments.tasks import webhook_event_apply_task
-
-    return enqueue(webhook_event_apply_task, event_pk=event_pk)
+    if handler is None:
+        handler = WebhookEvent.objects.values_list("handler", flat=True).get(pk=event_pk)
+    return enqueue_named(handler, event_pk=event_pk)
 
 
 def webhook_events_requeue(*, older_than_seconds: int = 30, limit: int = 500) -> int:
-    """Queue again stored events that are not applied yet (a broker outage, a lost task)."""
+    """Queue again stored events that are not applied yet (a broker outage, a lost task),
+    each to its own handler."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    pks = list(
+    rows = list(
         WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
         .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "handler")[:limit]
     )
-    return sum(webhook_event_enqueue(event_pk=pk) for pk in pks)
+    return sum(enqueue_named(handler, event_pk=pk) for pk, handler in rows)
 
 
 def webhook_event_mark_failed(*, event_pk: int, error: str) -> None:
@@ -91,15 +118,40 @@ def webhook_event_reapply(*, event_pk: int) -> bool:
 # --- Applying an event ------------------------------------------------------------------
 
 
-class _Flag(Exception):
-    """A verified event we cannot use: stored, answered 200, flagged for staff."""
+class EventFlagged(Exception):
+    """A verified event we cannot use: stored, answered 200, flagged for staff (raised by
+    an apply function, with the reason)."""
+
+
+def inbox_event_apply(*, event_pk: int, apply: Callable[[WebhookEvent], None]) -> str:
+    """Apply a stored event once with `apply` (which may set fields on the event, raise
+    EventFlagged, or raise to be retried); returns the event's resulting status. The event
+    row is locked for the whole application, so a redelivered task waits, then finds it
+    done. The one way every handler (payments', carriers') applies inbox events."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if event.status != WebhookEvent.Status.RECEIVED:
+            return event.status  # applied (or flagged) before: a redelivered task
+        event.attempts += 1
+        try:
+            apply(event)
+        except EventFlagged as flag:
+            event.status = WebhookEvent.Status.FLAGGED
+            event.last_error = str(flag)
+            logger.warning("webhook event %s flagged: %s", event.event_id, flag)
+        else:
+            event.status = WebhookEvent.Status.PROCESSED
+            event.last_error = ""
+        event.processed_at = timezone.now()
+        event.save()
+        return event.status
 
 
 def _event_payment(event: WebhookEvent) -> tuple[dict[str, Any], Payment]:
     data = event.payload.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
-        raise _Flag("event has no data.object")
+        raise EventFlagged("event has no data.object")
     raw_metadata = obj.get("metadata")
     metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
     payment_id = str(metadata.get("payment_id", ""))
@@ -112,56 +164,44 @@ def _event_payment(event: WebhookEvent) -> tuple[dict[str, Any], Payment]:
     else:
         payment = query.filter(provider_reference__in=references).first()
     if payment is None:
-        raise _Flag("no payment matches this event")
+        raise EventFlagged("no payment matches this event")
     if payment.provider_reference and payment.provider_reference not in references:
-        raise _Flag("the event's object id is not this payment's provider reference")
+        raise EventFlagged("the event's object id is not this payment's provider reference")
     return obj, payment
 
 
 def _event_money(obj: dict[str, Any], key: str) -> Money:
     amount, currency = obj.get(key), obj.get("currency")
     if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
-        raise _Flag(f"event has no usable {key}/currency")
+        raise EventFlagged(f"event has no usable {key}/currency")
     try:
         return Money.from_minor_units(amount, currency)
     except ValueError as exc:  # not a currency code
-        raise _Flag(f"event has no usable {key}/currency: {exc}") from exc
+        raise EventFlagged(f"event has no usable {key}/currency: {exc}") from exc
 
 
 def webhook_event_apply(*, event_pk: int) -> str:
-    """Apply a stored event once; returns the event's resulting status.
+    """Apply a stored payment provider event once; returns the event's resulting status.
 
     Raises EventNotReady when the event came before the state it needs (it stays
     `received` and is retried)."""
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-        if event.status != WebhookEvent.Status.RECEIVED:
-            return event.status  # applied (or flagged) before: a redelivered task
-        event.attempts += 1
-        try:
-            if event.type not in KNOWN_EVENTS:
-                raise _Flag(f"unknown event type {event.type!r}")
-            obj, payment = _event_payment(event)
-            event.payment = payment
-            # Lock order: the order, then the payment.
-            order = Order.objects.select_for_update().get(pk=payment.order_id)
-            payment = Payment.objects.select_for_update().get(pk=payment.pk)
-            if event.type == EVENT_SUCCEEDED:
-                _apply_succeeded(event, obj, payment, order)
-            elif event.type == EVENT_FAILED:
-                _apply_failed(obj, payment)
-            else:
-                _apply_refunded(event, obj, payment, order)
-        except _Flag as flag:
-            event.status = WebhookEvent.Status.FLAGGED
-            event.last_error = str(flag)
-            logger.warning("webhook event %s flagged: %s", event.event_id, flag)
-        else:
-            event.status = WebhookEvent.Status.PROCESSED
-            event.last_error = ""
-        event.processed_at = timezone.now()
-        event.save()
-        return event.status
+    return inbox_event_apply(event_pk=event_pk, apply=_apply_payment_event)
+
+
+def _apply_payment_event(event: WebhookEvent) -> None:
+    if event.type not in KNOWN_EVENTS:
+        raise EventFlagged(f"unknown event type {event.type!r}")
+    obj, payment = _event_payment(event)
+    event.payment = payment
+    # Lock order: the order, then the payment.
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if event.type == EVENT_SUCCEEDED:
+        _apply_succeeded(event, obj, payment, order)
+    elif event.type == EVENT_FAILED:
+        _apply_failed(obj, payment)
+    else:
+        _apply_refunded(event, obj, payment, order)
 
 
 def _apply_succeeded(
@@ -170,7 +210,7 @@ def _apply_succeeded(
     received = _event_money(obj, "amount")
     expected = Money(payment.amount, payment.currency)
     if received != expected.quantize():
-        raise _Flag(f"amount mismatch: received {received}, expected {expected}")
+        raise EventFlagged(f"amount mismatch: received {received}, expected {expected}")
     if payment.status in (
         PaymentStatus.CAPTURED,
         PaymentStatus.PARTIALLY_REFUNDED,
@@ -214,7 +254,7 @@ def _apply_refunded(
     if payment.status in (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED):
         raise EventNotReady(f"refund for payment {payment.pk} before its capture")
     if payment.status == PaymentStatus.FAILED:
-        raise _Flag("refund reported for a failed payment")
+        raise EventFlagged("refund reported for a failed payment")
     pending = list(
         payment.refunds.select_for_update().filter(status=Refund.Status.PENDING).order_by("pk")
     )
@@ -223,10 +263,10 @@ def _apply_refunded(
         raise EventNotReady(f"refund of payment {payment.pk} still pending here")
     refunded_at_provider = _event_money(obj, "amount_refunded")
     if refunded_at_provider.currency != payment.currency:
-        raise _Flag("refund currency does not match the payment")
+        raise EventFlagged("refund currency does not match the payment")
     totals = payment_totals(payment=payment)
     if refunded_at_provider.amount > totals.captured:
-        raise _Flag("refunded more than was captured")
+        raise EventFlagged("refunded more than was captured")
     missing = refunded_at_provider.amount - totals.refunded
     # Refunds the provider accepted as pending: done as far as its running total covers
     # them, booked under their own key (so a late refund_execute cannot book them again).

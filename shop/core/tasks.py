@@ -3,6 +3,7 @@
 import logging
 from typing import Any, Protocol
 
+from celery import shared_task
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,34 @@ def enqueue(task: Task, **kwargs: Any) -> bool:
     return True
 
 
+def enqueue_named(name: str, **kwargs: Any) -> bool:
+    """`enqueue` for a task known by name only (a stored event's handler), so the code
+    that queues it needs no import of the app that defines it."""
+    from celery import current_app
+
+    try:
+        current_app.send_task(name, kwargs=kwargs, retry=False)
+    except Exception:
+        logger.warning("broker unavailable; %s(%s) left for its sweeper", name, kwargs)
+        return False
+    return True
+
+
 def enqueue_on_commit(task: Task, **kwargs: Any) -> None:
     """`enqueue` once the current transaction commits (after the response is decided,
     so a broker outage must not turn a saved order into a 500)."""
     transaction.on_commit(lambda: enqueue(task, **kwargs))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=4)
+def outbox_email_send_task(*, email_id: int) -> bool:
+    from shop.core.outbox import email_send
+
+    return email_send(email_id=email_id)
+
+
+@shared_task
+def outbox_emails_requeue_task() -> int:
+    from shop.core.outbox import emails_requeue
+
+    return emails_requeue()

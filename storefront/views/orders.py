@@ -36,6 +36,7 @@ from payments.services.start import payment_start
 from shipping.selectors import shipping_method_list
 from shop.core.errors import DomainError
 from shop.core.idempotency import IdempotencyKeyReused, idempotent_call
+from storefront.views.fulfilment import order_fulfilment_context
 
 HISTORY_PAGE_SIZE = 20
 # The address chosen in step 1, kept for step 2 (and to prefill the next checkout).
@@ -207,6 +208,7 @@ def order_detail_view(request: AuthenticatedHttpRequest, number: str) -> HttpRes
             "order": order,
             "latest_payment": payments[-1] if payments else None,
             "pay_form": pay_form,
+            **order_fulfilment_context(order),
         },
     )
 
