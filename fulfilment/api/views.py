@@ -4,7 +4,7 @@ Staff endpoints see only the staff user's merchants: anything else is a 404."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import AuthenticatedRequest
+from accounts.models import User
 from fulfilment import selectors
 from fulfilment.api.serializers import (
     CancelLinesInputSerializer,
@@ -144,8 +145,9 @@ class StaffOrderListApi(ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self):
-        user = self.request.user
-        staff_merchants(user=user)  # type: ignore[arg-type]
+        # IsAuthenticated (the default permission) ran first: a User.
+        user = cast(User, self.request.user)
+        staff_merchants(user=user)
         status_filter = self.request.query_params.get("status") or None
         if status_filter is not None and status_filter not in Order.Status.values:
             raise ValidationError({"status": [_("Not an order status.")]})
@@ -233,8 +235,9 @@ class StaffReturnListApi(ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self):
-        user = self.request.user
-        staff_merchants(user=user)  # type: ignore[arg-type]
+        # IsAuthenticated (the default permission) ran first: a User.
+        user = cast(User, self.request.user)
+        staff_merchants(user=user)
         status_filter = self.request.query_params.get("status") or None
         if status_filter is not None and status_filter not in ReturnStatus.values:
             raise ValidationError({"status": [_("Not a return status.")]})
