@@ -252,6 +252,7 @@ class OrderToShipAdmin(admin.ModelAdmin):
 
     list_display = ["number", "paid_at", "ship_to", "waiting", "ship_link"]
     list_display_links = None
+    ordering = ["created_at", "id"]
     list_per_page = 50
     show_full_result_count = False
 

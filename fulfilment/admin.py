@@ -259,7 +259,7 @@ class ReturnAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 else:
                     return_reject(return_id=found.pk, by=request.user, note=note)  # type: ignore[arg-type]
             except ValidationError as exc:
-                form.add_error("note" if "note" in exc.message_dict else None, exc)
+                form.add_error("note", exc.message_dict.get("note", exc.messages))
             except DomainError as exc:
                 form.add_error(None, str(exc.message))
             else:
