@@ -27,6 +27,7 @@ from catalog.stock import (
 from orders import transitions
 from orders.errors import EmptyCart
 from orders.models import Order, OrderEvent, OrderLine
+from orders.notifications import order_paid_notify_merchants
 from shipping.models import ShippingMethod
 from shipping.selectors import shipping_method_get_for_country
 from shop.core.countries import normalize_country, validate_country
@@ -278,7 +279,9 @@ def order_payment_captured(*, order: Order, payment_id: int) -> CaptureVerdict:
 def _order_mark_paid(order: Order, *, note: str) -> Order:
     order.payment_status = Order.PaymentStatus.PAID
     order.paid_at = timezone.now()
-    return order_transition(order=order, to=Order.Status.PAID, note=note)
+    order = order_transition(order=order, to=Order.Status.PAID, note=note)
+    order_paid_notify_merchants(order=order)  # each merchant learns what to ship, once
+    return order
 
 
 def order_payment_refunded(*, order: Order, fully: bool) -> Order:

@@ -105,6 +105,7 @@ def celery_worker(transactional_db, settings, tmp_path):
             "CELERY_BROKER_URL": broker,
             "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
             "SANDBOX_WEBHOOK_SECRET": settings.SANDBOX_WEBHOOK_SECRET,
+            "CARRIER_WEBHOOK_SECRET": settings.CARRIER_WEBHOOK_SECRET,
             "EMAIL_URL": "consolemail://",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
