@@ -1,4 +1,5 @@
-"""A shopper in a real browser, from registration to a paid order.
+"""A shopper in a real browser, from registration to a paid order; then the merchant ships
+it from the admin and the shopper follows the parcel.
 
 Chromium (Debian's `/usr/bin/chromium`, driven by Playwright) against the live server
 (pytest-django's `live_server`, on the test database), with a real Celery worker: the
@@ -51,9 +52,24 @@ pytestmark = [
 ]
 
 
+MERCHANT_EMAIL = "lamps@merchant.example"
+
+
 def _seed_catalog() -> None:
+    from accounts.tests.factories import UserFactory
+    from fulfilment.models import Carrier
+    from fulfilment.tests.conftest import CARRIERS
+    from fulfilment.tests.factories import merchant_with_staff
+
+    merchant = merchant_with_staff(UserFactory(email=MERCHANT_EMAIL), name="Lamp Works")
+    for slug, name, template, sandbox in CARRIERS:
+        Carrier.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "tracking_url_template": template, "is_sandbox": sandbox},
+        )
     ProductFactory(
         name="Walnut Desk Lamp",
+        merchant=merchant,
         variants__price_amount=Decimal("24.00"),
         variants__stock=5,
     )
@@ -75,6 +91,12 @@ def test_shopper_registers_buys_and_pays_in_the_browser(live_server, celery_work
         page.set_default_timeout(STEP_TIMEOUT_MS)
         try:
             number = _shop(page, sync_api.expect, email=email, worker=celery_worker)
+            # The merchant, in a browser of their own, ships it from the admin.
+            merchant = browser.new_context(base_url=live_server.url).new_page()
+            merchant.set_default_timeout(STEP_TIMEOUT_MS)
+            _ship(merchant, sync_api.expect, number=number)
+            # The shopper sees the parcel and its timeline move.
+            _follow_parcel(page, sync_api.expect, worker=celery_worker)
         except BaseException:
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             print(f"screenshot: {tmp_path / 'failure.png'}\nURL: {page.url}\n{page.content()}")
@@ -86,7 +108,7 @@ def test_shopper_registers_buys_and_pays_in_the_browser(live_server, celery_work
     # The browser is gone (and with it Playwright's event loop): check the books.
     order = Order.objects.get(number=number)
     assert order.user.email == email
-    assert order.status == Order.Status.PAID
+    assert order.status == Order.Status.SHIPPED
     assert order.total_amount == Decimal("28.90")  # 24.00 + 4.90 shipping
     payment = order.payments.get()
     assert payment.provider == "sandbox"
@@ -153,3 +175,43 @@ def _shop(page, expect, *, email: str, worker) -> str:
         time.sleep(0.25)
         page.reload()
     return number
+
+
+def _ship(page, expect, *, number: str) -> None:
+    """A merchant logs in to the admin, opens Orders to ship and ships the order with the
+    sandbox carrier, then has the sandbox carrier report the parcel in transit."""
+    from accounts.tests.factories import DEFAULT_PASSWORD
+
+    page.goto("/admin/")
+    page.get_by_label("Email").fill(MERCHANT_EMAIL)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Orders to ship").click()
+    expect(page.get_by_text(number)).to_be_visible()
+    page.get_by_role("link", name="Ship", exact=True).click()
+    page.get_by_label("Carrier").select_option(label="Bazaar Sandbox Post")
+    page.get_by_label("Tracking number").fill("SBX-BROWSER-1")
+    page.get_by_role("button", name="Ship", exact=True).click()
+    expect(page.get_by_text("the shopper is emailed")).to_be_visible()
+    # The sandbox carrier's next callback, sent from the shipments list.
+    page.goto("/admin/fulfilment/shipment/")
+    page.get_by_role("checkbox", name=re.compile("Select this object")).first.check()
+    page.get_by_label("Action:", exact=False).and_(page.locator("select")).select_option(
+        label="Send the next sandbox tracking event"
+    )
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_text("sandbox tracking event sent")).to_be_visible()
+
+
+def _follow_parcel(page, expect, *, worker) -> None:
+    page.reload()
+    expect(page.get_by_role("heading", name="Parcels")).to_be_visible()
+    expect(page.get_by_text("SBX-BROWSER-1")).to_be_visible()
+    deadline = time.monotonic() + PAID_TIMEOUT
+    while "In transit" not in page.locator(".order-shipments").inner_text():
+        worker.assert_alive()
+        if time.monotonic() > deadline:
+            pytest.fail(f"no in-transit step after {PAID_TIMEOUT} s")
+        time.sleep(0.25)
+        page.reload()
+    expect(page.locator(".shipment-status")).to_have_text("In transit")
