@@ -125,3 +125,33 @@ def test_seeded_shipping_methods_together_ship_to_every_country():
 
     for country in COUNTRY_CODES:
         assert ShippingMethod.objects.active().for_country(country).exists(), country
+
+
+def test_the_demo_shopper_has_an_order_in_every_state_of_the_trade():
+    from fulfilment.models import Return, Shipment
+    from orders.models import Order
+    from orders.selectors import stock_drift
+
+    _seed(products=150)
+    shopper = get_user_model().objects.get(email="shopper@example.com")
+    statuses = sorted(Order.objects.filter(user=shopper).values_list("status", flat=True))
+    # The last delivered order came back whole: refunded, shipping and all.
+    assert statuses == sorted(
+        [
+            "pending_payment",
+            "paid",
+            "partially_shipped",
+            "shipped",
+            "shipped",
+            "delivered",
+            "delivered",
+            "refunded",
+        ]
+    )
+    shipments = set(Shipment.objects.values_list("status", flat=True))
+    assert {"shipped", "in_transit", "exception", "delivered"} <= shipments
+    assert sorted(Return.objects.values_list("status", flat=True)) == ["refunded", "requested"]
+    assert stock_drift() == []
+    # Seeding again adds no second set.
+    _seed(products=150)
+    assert Order.objects.filter(user=shopper).count() == 8

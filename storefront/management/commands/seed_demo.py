@@ -16,6 +16,7 @@ Demo users (password `demo-pass-123`): admin@example.com (superuser), merchant@e
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import sys
@@ -38,8 +39,31 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from accounts.models import User
+from cart.services import cart_add_item
 from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
 from catalog.services import merchant_staff_set, thumbnail_jpeg
+from fulfilment.models import ShipmentStatus
+from fulfilment.services.returns import (
+    return_approve,
+    return_receive,
+    return_request,
+    returns_settle,
+)
+from fulfilment.services.shipments import (
+    carrier_event_apply,
+    carrier_event_receive,
+    sandbox_carrier_event_build,
+    shipment_create,
+)
+from orders.models import Order
+from orders.services import ShippingAddress, order_place
+from payments.models import Refund
+from payments.providers.base import sign
+from payments.providers.sandbox import sandbox_event_build
+from payments.services.refunds import refund_execute
+from payments.services.start import payment_start
+from payments.services.webhooks import webhook_event_apply, webhook_receive
+from shipping.models import ShippingMethod
 from shop.core.pagecache import catalog_changed
 
 EXPRESS_COUNTRIES = ["US", "CA", "MX", "GB", "IE", "FR", "DE", "NL", "BE", "ES", "IT", "AT", "CH"]
@@ -254,7 +278,7 @@ class Command(BaseCommand):
             self._reset()
         leaves = self._categories()
         merchants = self._merchants()
-        self._users(merchants[0])
+        demo_users = self._users(merchants[0])
         images = self._placeholder_images()
         self._shipping_methods()
         self._products(count=products, rng=rng, leaves=leaves, merchants=merchants, images=images)
@@ -266,6 +290,7 @@ class Command(BaseCommand):
             for table in ("catalog_product", "catalog_variant", "catalog_productimage"):
                 cursor.execute(f"ANALYZE {table}")
 
+        self._demo_orders(*demo_users, merchants=merchants)
         self._say(f"Seeded {products} products in {time.monotonic() - started:.1f}s.")
         self._say(f"Log in as admin@example.com, merchant@example.com or shopper@example.com "
                   f"with password {DEMO_PASSWORD!r}.")  # fmt: skip
@@ -322,7 +347,7 @@ class Command(BaseCommand):
             for name in MERCHANTS
         ]
 
-    def _users(self, merchant: Merchant) -> None:
+    def _users(self, merchant: Merchant) -> tuple[User, User, User]:
         def ensure(email: str, **flags: Any) -> User:
             user, created = User.objects.get_or_create(email=email, defaults=flags)
             # The documented password must work even if someone changed it since.
@@ -331,10 +356,116 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             return user
 
-        ensure("admin@example.com", name="Demo Admin", is_staff=True, is_superuser=True)
+        admin = ensure("admin@example.com", name="Demo Admin", is_staff=True, is_superuser=True)
         staff = ensure("merchant@example.com", name="Demo Merchant", is_staff=True)
         merchant_staff_set(merchant=merchant, users=[*merchant.staff.exclude(pk=staff.pk), staff])
-        ensure("shopper@example.com", name="Demo Shopper")
+        shopper = ensure("shopper@example.com", name="Demo Shopper")
+        return admin, staff, shopper
+
+    # --- demo orders ----------------------------------------------------------------------
+
+    def _demo_orders(
+        self, admin: User, staff: User, shopper: User, *, merchants: list[Merchant]
+    ) -> None:
+        """The demo shopper's orders, one in every state the trade has: awaiting payment,
+        paid, partly shipped, in transit, delivery problem, delivered, a return asked for
+        and one refunded. Made through the services, as a shopper, a merchant and a carrier
+        would; only once (a shopper with orders gets none), and only when the sandbox payment
+        and carrier can run (their secrets are set)."""
+
+        if Order.objects.filter(user=shopper).exists():
+            return
+        if not (settings.SANDBOX_WEBHOOK_SECRET and settings.CARRIER_WEBHOOK_SECRET):
+            self._say("No demo orders: the sandbox payment or carrier secret is not set.")
+            return
+        buyable = Variant.objects.filter(
+            is_active=True,
+            product__is_active=True,
+            stock__gte=10,
+            product__merchant__in=merchants[:2],
+        ).select_related("product")
+        own = list(buyable.filter(product__merchant=merchants[0])[:8])
+        other = list(buyable.filter(product__merchant=merchants[1])[:8])
+        method = ShippingMethod.objects.active().filter(countries=[]).first()
+        if len(own) < 8 or len(other) < 8 or method is None:
+            return  # a catalog too small for the demo orders
+        address = ShippingAddress(
+            full_name="Demo Shopper", line1="1 Market Street", city="Springfield",
+            postal_code="12345", country="US",
+        )  # fmt: skip
+
+        def place(*variants: Variant):
+            for variant in variants:
+                cart_add_item(user=shopper, variant_id=variant.pk, quantity=1)
+            return order_place(user=shopper, shipping_method_id=method.pk, address=address)
+
+        def pay(order):
+            payment = payment_start(order=order, provider_name="sandbox")
+            body = json.dumps(sandbox_event_build(payment=payment, succeeded=True)).encode()
+            signature = sign(payload=body, secret=settings.SANDBOX_WEBHOOK_SECRET)
+            event = webhook_receive(provider_name="sandbox", payload=body, signature=signature)
+            webhook_event_apply(event_pk=event.pk)
+
+        def ship(order, by, number):
+            return shipment_create(
+                order_id=order.pk, carrier="sandbox", tracking_number=number, by=by
+            )
+
+        def track(shipment, until: str):
+            while (event := sandbox_carrier_event_build(shipment=shipment)) is not None:
+                body = json.dumps(event).encode()
+                signature = sign(payload=body, secret=settings.CARRIER_WEBHOOK_SECRET)
+                stored = carrier_event_receive(carrier="sandbox", payload=body, signature=signature)
+                carrier_event_apply(event_pk=stored.pk)
+                shipment.refresh_from_db()
+                if shipment.status == until:
+                    return
+
+        place(own[0])  # awaiting payment
+        pay(place(own[1]))  # paid, waiting for the merchant
+        partly = place(own[2], other[0])
+        pay(partly)
+        ship(partly, staff, f"SBX-{partly.number}")  # partly shipped
+        moving = place(own[3])
+        pay(moving)
+        track(ship(moving, staff, f"SBX-{moving.number}"), until="in_transit")
+        trouble = place(own[4])
+        pay(trouble)
+        problem = ship(trouble, staff, f"SBX-{trouble.number}")
+        track(problem, until="in_transit")
+        body = json.dumps(
+            {
+                "id": f"sbx_trk_problem_{problem.pk}",
+                "tracking_number": problem.tracking_number,
+                "status": ShipmentStatus.EXCEPTION,
+                "description": "Recipient not at home; the parcel waits at the depot.",
+                "occurred_at": timezone.now().isoformat(),
+            }
+        ).encode()
+        stored = carrier_event_receive(
+            carrier="sandbox",
+            payload=body,
+            signature=sign(payload=body, secret=settings.CARRIER_WEBHOOK_SECRET),
+        )
+        carrier_event_apply(event_pk=stored.pk)
+        for variant in (own[5], own[6], own[7]):
+            delivered = place(variant)
+            pay(delivered)
+            track(ship(delivered, staff, f"SBX-{delivered.number}"), until="delivered")
+            if variant is own[5]:
+                continue  # delivered, nothing more
+            line = delivered.lines.get()
+            found = return_request(
+                order_id=delivered.pk, user=shopper, lines={line.pk: 1}, reason="no_longer_needed"
+            )
+            if variant is own[6]:
+                continue  # a return asked for
+            return_approve(return_id=found.pk, by=staff, note="Send it back to our depot.")
+            return_receive(return_id=found.pk, by=staff, restock={line.pk: True})
+            for refund in Refund.objects.filter(status=Refund.Status.PENDING):
+                refund_execute(refund_id=refund.pk)
+            returns_settle(return_id=found.pk)
+        self._say("Made the demo shopper's orders, one in every state of the trade.")
 
     def _placeholder_images(self) -> list[tuple[str, str]]:
         """A dozen placeholder pictures shared by every product: (image, thumbnail) names."""
