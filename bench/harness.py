@@ -607,3 +607,85 @@ def _json_default(value: object) -> object:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# --- Signed callbacks posted like a provider or a carrier (payments, fulfilment suites) ---
+
+
+def stripe_signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """`Stripe-Signature` as API.md defines it, written here from the contract: HMAC-SHA256
+    of "<t>.<raw body>" with the webhook secret."""
+    import hashlib
+    import hmac
+
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def post_signed(base_url: str, path: str, event: dict, *, secret: str) -> dict:
+    """POST one event, signed right now; returns when it was sent and answered."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    body = json.dumps(event).encode()
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        sent = time.time()
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": stripe_signature(secret, body),
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        answered = time.time()
+    finally:
+        connection.close()
+    return {"sent": sent, "answered": answered, "status": response.status}
+
+
+def post_signed_events(
+    base_url: str, path: str, events: list[dict], *, secret: str, rate: float | None
+) -> list[dict]:
+    """POST the events: at `rate` per second on a fixed schedule (a late POST does not
+    delay the next), or all at once (16 threads) when `rate` is None."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    posts: list[dict | None] = [None] * len(events)
+    start = time.monotonic() + 0.2
+    lock = threading.Lock()
+
+    def send(index: int) -> None:
+        if rate:
+            delay = start + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        answer = post_signed(base_url, path, events[index], secret=secret)
+        with lock:
+            posts[index] = answer
+
+    with ThreadPoolExecutor(max_workers=8 if rate else 16) as pool:
+        for future in [pool.submit(send, index) for index in range(len(events))]:
+            future.result()
+    return posts  # type: ignore[return-value]
+
+
+def latency_summary(values: list[float]) -> dict:
+    """p50, p99 and max of a list of milliseconds."""
+    import statistics
+
+    if not values:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return {"p50": ordered[0], "p99": ordered[0], "max": ordered[0]}
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": cuts[49], "p99": cuts[98], "max": ordered[-1]}

@@ -19,17 +19,11 @@ suite itself only speaks HTTP, SQL and Redis.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
-import http.client
 import json
 import secrets
-import statistics
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,11 +128,7 @@ def queue_length() -> int:
 
 
 def sign(body: bytes, timestamp: int | None = None) -> str:
-    """`Stripe-Signature` as API.md defines it, written here from the contract: HMAC-SHA256
-    of "<t>.<raw body>" with the provider's webhook secret."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(SANDBOX_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+    return harness.stripe_signature(SANDBOX_SECRET, body, timestamp)
 
 
 def intake_event(index: int, run: str) -> dict:
@@ -291,47 +281,10 @@ def _child_prepare(count: int) -> None:
 # --- End to end ------------------------------------------------------------------------------
 
 
-def _post(base_url: str, event: dict) -> dict:
-    """POST one event, signed right now; returns when it was sent and answered."""
-    parts = urlsplit(base_url)
-    body = json.dumps(event).encode()
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        sent = time.time()
-        connection.request(
-            "POST",
-            WEBHOOK_PATH,
-            body=body,
-            headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)},
-        )
-        response = connection.getresponse()
-        response.read()
-        answered = time.time()
-    finally:
-        connection.close()
-    return {"sent": sent, "answered": answered, "status": response.status}
-
-
 def post_events(base_url: str, events: list[dict], *, rate: float | None) -> list[dict]:
-    """POST the events: at `rate` per second on a fixed schedule (a late POST does not
-    delay the next), or all at once when `rate` is None."""
-    posts: list[dict | None] = [None] * len(events)
-    start = time.monotonic() + 0.2
-    lock = threading.Lock()
-
-    def send(index: int) -> None:
-        if rate:
-            delay = start + index / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        answer = _post(base_url, events[index])
-        with lock:
-            posts[index] = answer
-
-    with ThreadPoolExecutor(max_workers=8 if rate else 16) as pool:
-        for future in [pool.submit(send, index) for index in range(len(events))]:
-            future.result()
-    return posts  # type: ignore[return-value]
+    return harness.post_signed_events(
+        base_url, WEBHOOK_PATH, events, secret=SANDBOX_SECRET, rate=rate
+    )
 
 
 def wait_queue_empty(*, timeout: float) -> None:
@@ -416,22 +369,14 @@ def e2e_run(
         "rate": rate,
         "posted_over_s": max(post["sent"] for post in posts) - first_sent,
         "paid_per_s": count / (last_paid - first_sent) if last_paid > first_sent else 0.0,
-        "latency_ms": _summary(total),
-        "intake_ms": _summary(intake),
-        "stored_to_applied_ms": _summary(applied),
-        "post_answer_ms": _summary([(p["answered"] - p["sent"]) * 1000 for p in posts]),
+        "latency_ms": harness.latency_summary(total),
+        "intake_ms": harness.latency_summary(intake),
+        "stored_to_applied_ms": harness.latency_summary(applied),
+        "post_answer_ms": harness.latency_summary(
+            [(p["answered"] - p["sent"]) * 1000 for p in posts]
+        ),
         "problems": problems,
     }
-
-
-def _summary(values: list[float]) -> dict:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return {"p50": ordered[0], "p99": ordered[0], "max": ordered[0]}
-    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"p50": cuts[49], "p99": cuts[98], "max": ordered[-1]}
 
 
 # --- The run ---------------------------------------------------------------------------------

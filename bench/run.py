@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import catalog_suite
+import fulfilment_suite
 import harness
 import orders_suite
 import payments_suite
@@ -26,7 +27,8 @@ import reviews_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
 SUITES = {
-    suite.NAME: suite for suite in (catalog_suite, orders_suite, payments_suite, reviews_suite)
+    suite.NAME: suite
+    for suite in (catalog_suite, orders_suite, payments_suite, fulfilment_suite, reviews_suite)
 }
 PRODUCTS = 10_000
 
