@@ -96,9 +96,14 @@ class ScopedAdminMixin(_AdminBase):
 
     merchant_path = "merchant"
 
+    def is_scoped(self, request) -> bool:
+        """Whether the user sees only their merchants' rows here (everyone but superusers;
+        an admin may widen it for other platform staff, as the reviews admin does)."""
+        return not request.user.is_superuser
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        if not self.is_scoped(request):
             return queryset
         lookup = f"{self.merchant_path}__staff" if self.merchant_path else "staff"
         return queryset.filter(**{lookup: request.user})
