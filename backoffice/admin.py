@@ -19,7 +19,7 @@ from payments.services.cancel import order_cancel
 class BackofficeOrderAdmin(OrderAdmin):
     actions = ["cancel_selected"]
 
-    @admin.action(description=_("Cancel selected orders"), permissions=["change"])
+    @admin.action(description=_("Cancel selected orders"), permissions=["cancel"])
     def cancel_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Order]) -> None:
         cancelled, refused = 0, []
         for order in queryset.order_by("pk"):
