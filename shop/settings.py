@@ -265,6 +265,9 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 REGISTER_RATE = env.str("REGISTER_RATE", default="30/hour")
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_WINDOW = 15 * 60
+# Proxies of our own in front of the app: 0 takes the socket's address and ignores
+# X-Forwarded-For; N takes its Nth address from the right (shop/core/clientip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
 # The Bayesian rating score: an average is pulled towards RATING_PRIOR_MEAN as if every
 # product had RATING_PRIOR_WEIGHT more reviews of that value.
@@ -307,6 +310,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "shop.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "shop.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"register": REGISTER_RATE},
+    # Any DRF throttle reads the client address as shop/core/clientip.py does.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SIMPLE_JWT = {
