@@ -1,6 +1,8 @@
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -72,3 +74,46 @@ class LoginForm(forms.Form):
             except (InvalidCredentials, ThrottledError) as exc:
                 raise ValidationError(exc.message, code=exc.code) from exc
         return cleaned
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's log-in through the same service (and limit) as every other log-in,
+    saying so when the limit refuses (Django's form could only say "wrong password")."""
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = services.user_authenticate(
+                    email=email, password=password, request=self.request
+                )
+            except ThrottledError as exc:
+                raise ValidationError(exc.message, code=exc.code) from exc
+            except InvalidCredentials as exc:
+                raise self.get_invalid_login_error() from exc
+            self.confirm_login_allowed(self.user_cache)  # active staff only
+        return self.cleaned_data
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, with the old password checked as a log-in is: limited and counted,
+    so a borrowed session cannot guess its way to the password."""
+
+    def __init__(self, user: User, *args: Any, request: HttpRequest | None = None, **kwargs: Any):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        try:
+            ok = services.user_password_verify(
+                user=self.user, password=old_password, request=self.request
+            )
+        except ThrottledError as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
+        if not ok:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -7,9 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.forms import LoginForm, RegisterForm
-
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm
+from accounts.services.login import BACKEND
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -46,3 +48,10 @@ def user_login_view(request: HttpRequest) -> HttpResponse:
         login(request, form.user)
         return redirect(next_url)
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}

@@ -104,6 +104,9 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
+# The only backend: every authenticate() (log-in page, API token, admin, anything added
+# later) goes through the log-in failure limit of accounts/services/login.py.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LimitedModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -265,6 +268,11 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 REGISTER_RATE = env.str("REGISTER_RATE", default="30/hour")
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_WINDOW = 15 * 60
+# Ceilings over the per (account, client address) limit above, in the same window: failures
+# on one account from all addresses (past it, only addresses that have failed on it are
+# refused) and failures from one address on all accounts (past it, that address is refused).
+LOGIN_FAILURE_ACCOUNT_LIMIT = env.int("LOGIN_FAILURE_ACCOUNT_LIMIT", default=100)
+LOGIN_FAILURE_ADDRESS_LIMIT = env.int("LOGIN_FAILURE_ADDRESS_LIMIT", default=100)
 # Proxies of our own in front of the app: 0 takes the socket's address and ignores
 # X-Forwarded-For; N takes its Nth address from the right (shop/core/clientip.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -29,6 +29,7 @@ from accounts.api.throttling import RegisterRateThrottle
 from accounts.errors import InvalidCredentials
 from accounts.http import AuthenticatedRequest
 from accounts.models import Address
+from shop.core.errors import DomainError
 from shop.core.serializers import error_response
 
 INVALID = {400: error_response("Invalid input (`code` = `invalid`, with `fields`).")}
@@ -53,6 +54,11 @@ class _PublicAuthApi(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         # Without authenticators DRF would turn a 401 into a 403.
         return 'Bearer realm="api"'
+
+
+def _unauthenticated(exc: DomainError) -> exceptions.AuthenticationFailed:
+    # AuthenticationFailed makes DRF add the WWW-Authenticate header a 401 needs.
+    return exceptions.AuthenticationFailed(exc.message)
 
 
 class UserRegisterApi(_PublicAuthApi):
@@ -80,7 +86,9 @@ class TokenObtainApi(_PublicAuthApi):
         responses={200: TokenPairOutputSerializer, **INVALID, **UNAUTHENTICATED, **THROTTLED},
         parameters=[RETRY_AFTER],
         description="Exchange email and password for a JWT pair. After `LOGIN_FAILURE_LIMIT` "
-        "failures for one email within 15 minutes: 429 until the window passes.",
+        "failures for one email from one client address within 15 minutes: 429 until the "
+        "window passes (the same limit as the log-in page and the admin; the owner can "
+        "still log in from an address that has not failed).",
     )
     def post(self, request: Request) -> Response:
         serializer = TokenObtainInputSerializer(data=request.data)
@@ -88,8 +96,7 @@ class TokenObtainApi(_PublicAuthApi):
         try:
             user = services.user_authenticate(**serializer.validated_data, request=request)
         except InvalidCredentials as exc:
-            # AuthenticationFailed makes DRF add the WWW-Authenticate header a 401 needs.
-            raise exceptions.AuthenticationFailed(exc.message) from exc
+            raise _unauthenticated(exc) from exc
         refresh = RefreshToken.for_user(user)
         data = {"access": str(refresh.access_token), "refresh": str(refresh)}
         return Response(TokenPairOutputSerializer(data).data)

@@ -216,3 +216,29 @@ def test_password_reset_for_an_unknown_email_sends_nothing_but_looks_the_same(cl
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/reset/sent/"
     assert mail.outbox == []
+
+
+def test_login_page_still_lets_the_owner_in_from_an_address_that_has_not_failed(client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    UserFactory(email="me@example.com")
+    for _ in range(2):
+        client.post(
+            "/accounts/login/", {"email": "me@example.com", "password": "x"}, REMOTE_ADDR="6.6.6.6"
+        )
+
+    refused = client.post(
+        "/accounts/login/",
+        {"email": "me@example.com", "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="6.6.6.6",
+        HTTP_X_FORWARDED_FOR="203.0.113.10",  # ignored: no trusted proxy
+    )
+    assert SESSION_KEY not in client.session
+    assert "Too many failed log-in attempts" in refused.content.decode()
+
+    response = client.post(
+        "/accounts/login/",
+        {"email": "me@example.com", "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="203.0.113.10",
+    )
+    assert response.status_code == 302
+    assert SESSION_KEY in client.session

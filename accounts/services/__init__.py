@@ -1,0 +1,35 @@
+"""Writes for accounts, one module per concern; pages, API, admin and tasks import them
+from here (`from accounts import services`)."""
+
+from accounts.services.addresses import (
+    ADDRESS_FIELDS,
+    address_create,
+    address_delete,
+    address_update,
+)
+from accounts.services.login import (
+    login_account_key,
+    login_address,
+    login_failure_check,
+    login_failure_count,
+    login_failure_record,
+    user_authenticate,
+    user_password_verify,
+)
+from accounts.services.users import user_register, user_update
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "address_create",
+    "address_delete",
+    "address_update",
+    "login_account_key",
+    "login_address",
+    "login_failure_check",
+    "login_failure_count",
+    "login_failure_record",
+    "user_authenticate",
+    "user_password_verify",
+    "user_register",
+    "user_update",
+]
