@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import services
 from accounts.errors import InvalidCredentials
 from accounts.models import User
+from shop.core.clientip import client_limit_key
 from shop.core.errors import ThrottledError
 
 
@@ -31,18 +32,25 @@ class RegisterForm(forms.Form):
         help_text=password_validation.password_validators_help_text_html(),
     )
 
-    def register(self) -> User | None:
-        """Create the user through the service; its field errors land on this form."""
+    def register(self, request: HttpRequest) -> bool:
+        """Register through the service; its errors land on this form. True when done,
+        which says nothing about whether the email was new (the service's point)."""
         try:
-            return services.user_register(
+            services.user_register(
                 email=self.cleaned_data["email"],
                 password=self.cleaned_data["password"],
                 name=self.cleaned_data["name"],
+                client_address=client_limit_key(request),
+                site_url=request.build_absolute_uri("/"),
             )
+        except ThrottledError as exc:
+            self.add_error(None, ValidationError(exc.message, code=exc.code))
+            return False
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, messages)
-            return None
+            return False
+        return True
 
 
 class LoginForm(forms.Form):
@@ -117,3 +125,32 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )
         return old_password
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, limited: requests per client address at REGISTER_RATE (a form error,
+    the same for any email), and a few mails per account per hour (silently, the answer
+    never says whether an email has an account)."""
+
+    def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any):
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        if self.request is not None and not self.errors:
+            try:
+                services.password_reset_throttle(client_address=client_limit_key(self.request))
+            except ThrottledError as exc:
+                raise ValidationError(exc.message, code=exc.code) from exc
+        return cleaned
+
+    def get_users(self, email: str) -> Any:
+        # The account log-in would find for this spelling (NFKC, any case), then Django's
+        # own checks (active, usable password, the same address); a few mails an hour each.
+        user_id = User.objects.id_for_email(email)
+        if user_id is None:
+            return
+        for user in super().get_users(User.objects.get(pk=user_id).email):
+            if services.password_reset_mail_allowed(user=user):
+                yield user

@@ -7,6 +7,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("register/", views.user_register_view, name="register"),
+    path("register/done/", views.user_register_done_view, name="register_done"),
     path("login/", views.user_login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -21,7 +22,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             email_template_name="registration/password_reset_email.txt",
             html_email_template_name=None,
             subject_template_name="registration/password_reset_subject.txt",

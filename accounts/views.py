@@ -10,8 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.forms import LoginForm, PasswordChangeForm, RegisterForm
-from accounts.services.login import BACKEND
+from accounts.forms import LoginForm, PasswordChangeForm, PasswordResetForm, RegisterForm
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -30,12 +29,15 @@ def user_register_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("/")
     form = RegisterForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.register()
-        if user is not None:
-            login(request, user, backend=BACKEND)
-            return redirect("/")
+    if request.method == "POST" and form.is_valid() and form.register(request):
+        # New or taken, the same page: "check your email". Logging a new account in here
+        # would tell anyone which emails are taken; the welcome mail says to log in.
+        return redirect("accounts:register_done")
     return render(request, "accounts/register.html", {"form": form})
+
+
+def user_register_done_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/register_done.html")
 
 
 @sensitive_post_parameters("password")
@@ -52,6 +54,13 @@ def user_login_view(request: HttpRequest) -> HttpResponse:
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "request": self.request}

@@ -317,7 +317,6 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "shop.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "shop.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"register": REGISTER_RATE},
     # Any DRF throttle reads the client address as shop/core/clientip.py does.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

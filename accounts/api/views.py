@@ -25,10 +25,10 @@ from accounts.api.serializers import (
     UserOutputSerializer,
     UserUpdateInputSerializer,
 )
-from accounts.api.throttling import RegisterRateThrottle
 from accounts.errors import InvalidCredentials
 from accounts.http import AuthenticatedRequest
 from accounts.models import Address
+from shop.core.clientip import client_limit_key
 from shop.core.errors import DomainError
 from shop.core.serializers import error_response
 
@@ -62,21 +62,26 @@ def _unauthenticated(exc: DomainError) -> exceptions.AuthenticationFailed:
 
 
 class UserRegisterApi(_PublicAuthApi):
-    throttle_classes = [RegisterRateThrottle]
-
     @extend_schema(
         operation_id="auth_register",
         request=RegisterInputSerializer,
         responses={201: UserOutputSerializer, **INVALID, **THROTTLED},
         parameters=[RETRY_AFTER],
-        description="Create an account. Weak password or taken email: 400. "
-        "Throttled per client IP at `REGISTER_RATE`.",
+        description="Create an account. Invalid email or weak password: 400. An email that "
+        "already has an account gets the same 201 answer (with an `id` no account will "
+        "ever have) and creates nothing; its owner is told by email. New accounts get a "
+        "welcome email. Throttled per client IP at `REGISTER_RATE`, shared with the "
+        "register page.",
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_register(**serializer.validated_data)
-        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+        registration = services.user_register(
+            **serializer.validated_data,
+            client_address=client_limit_key(request),
+            site_url=request.build_absolute_uri("/"),
+        )
+        return Response(UserOutputSerializer(registration).data, status=status.HTTP_201_CREATED)
 
 
 class TokenObtainApi(_PublicAuthApi):

@@ -16,10 +16,12 @@ from accounts.services.login import (
     user_authenticate,
     user_password_verify,
 )
-from accounts.services.users import user_register, user_update
+from accounts.services.passwords import password_reset_mail_allowed, password_reset_throttle
+from accounts.services.users import Registration, user_register, user_update
 
 __all__ = [
     "ADDRESS_FIELDS",
+    "Registration",
     "address_create",
     "address_delete",
     "address_update",
@@ -28,6 +30,8 @@ __all__ = [
     "login_failure_check",
     "login_failure_count",
     "login_failure_record",
+    "password_reset_mail_allowed",
+    "password_reset_throttle",
     "user_authenticate",
     "user_password_verify",
     "user_register",

@@ -6,7 +6,8 @@ Redis's clock) only clears them away afterwards. `add()` writes only an absent k
 `incr()` is atomic in Redis, so concurrent hits each count once and the window starts at
 the first one's time.
 
-Used by the log-in failure limit (accounts.services.login).
+Two uses: the log-in failure limit (accounts.services.login) and the per-client-address
+rate of registration and password-reset requests (`client_throttle` below).
 """
 
 from __future__ import annotations
@@ -17,12 +18,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from shop.core.errors import ThrottledError
+
+_PERIODS = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
 
 
 def digest(value: str) -> str:
     """A short fixed-length stand-in for `value` in a cache key (emails, addresses)."""
     return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`"30/hour"` (DRF's notation: s, m, h or d and anything after) as (30, 3600)."""
+    count, _slash, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip()[:1].lower()]
 
 
 @dataclass(frozen=True)
@@ -79,3 +92,22 @@ def window_states(counters: Sequence[WindowCounter], now: float) -> list[WindowS
         counter._state(values.get(counter.count_key), values.get(counter.since_key), now)
         for counter in counters
     ]
+
+
+# --- Requests per client address -----------------------------------------------------------
+# Registration and password-reset requests (page and API alike: one budget per address and
+# scope, so switching doors gains nothing), at REGISTER_RATE each. The address comes from
+# shop.core.clientip, which trusts X-Forwarded-For only as far as TRUSTED_PROXY_COUNT says.
+
+
+def client_throttle(*, scope: str, client_address: str, rate: str | None = None) -> None:
+    """Count one `scope` request from `client_address`; ThrottledError once past `rate`
+    (default REGISTER_RATE). Refused requests count too: the window ends all the same."""
+    limit, window = parse_rate(rate or settings.REGISTER_RATE)
+    state = WindowCounter(f"throttle:{scope}:{digest(client_address)}", window=window).hit()
+    if state.count > limit:
+        raise ThrottledError(
+            _("Too many requests from your network. Try again in %(minutes)d minutes.")
+            % {"minutes": math.ceil(state.retry_after / 60)},
+            retry_after=state.retry_after,
+        )
