@@ -136,3 +136,24 @@ class Address(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.full_name}, {self.line1}, {self.city} {self.country}"
+
+
+class TokenFamily(BaseModel):
+    """One API log-in: the refresh tokens that rotation hands out one after another.
+
+    Only the newest (`current_jti`) may be used; an older one coming back means a copy
+    leaked, and revoking any of them (log-out, or reuse) ends the whole chain."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="token_families", verbose_name=_("user")
+    )
+    current_jti = models.CharField(_("current token id"), max_length=255)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API log-in")
+        verbose_name_plural = _("API log-ins")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.pk}"

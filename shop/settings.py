@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
+    # Refresh tokens that were rotated or revoked (accounts/services/tokens.py).
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "shop.core",
@@ -237,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.recommendations_compute_task",
         "schedule": 60.0 * 60,
     },
+    # Expired refresh tokens and their chains: rows written at every log-in and refresh.
+    "tokens-flush-expired": {
+        "task": "accounts.tasks.tokens_flush_expired_task",
+        "schedule": crontab(hour=4, minute=7),
+    },
     # Provider callbacks stored while the broker was down (or whose task was lost).
     "webhook-events-requeue": {
         "task": "payments.tasks.webhook_events_requeue_task",
@@ -327,6 +334,11 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "SIGNING_KEY": SECRET_KEY,
+    # A refresh hands out a new refresh token and blacklists the one used; tokens carry a
+    # digest of the password hash, so changing the password ends every earlier token.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bazaar API",

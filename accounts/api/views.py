@@ -9,23 +9,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
 from accounts.api.serializers import (
     AddressInputSerializer,
     AddressOutputSerializer,
     RegisterInputSerializer,
-    TokenAccessOutputSerializer,
     TokenObtainInputSerializer,
     TokenPairOutputSerializer,
     TokenRefreshInputSerializer,
+    TokenRefreshOutputSerializer,
     UserOutputSerializer,
     UserUpdateInputSerializer,
 )
-from accounts.errors import InvalidCredentials
+from accounts.errors import InvalidCredentials, TokenInvalid
 from accounts.http import AuthenticatedRequest
 from accounts.models import Address
 from shop.core.clientip import client_limit_key
@@ -93,7 +90,8 @@ class TokenObtainApi(_PublicAuthApi):
         description="Exchange email and password for a JWT pair. After `LOGIN_FAILURE_LIMIT` "
         "failures for one email from one client address within 15 minutes: 429 until the "
         "window passes (the same limit as the log-in page and the admin; the owner can "
-        "still log in from an address that has not failed).",
+        "still log in from an address that has not failed). Changing the password ends "
+        "every token issued before.",
     )
     def post(self, request: Request) -> Response:
         serializer = TokenObtainInputSerializer(data=request.data)
@@ -102,26 +100,47 @@ class TokenObtainApi(_PublicAuthApi):
             user = services.user_authenticate(**serializer.validated_data, request=request)
         except InvalidCredentials as exc:
             raise _unauthenticated(exc) from exc
-        refresh = RefreshToken.for_user(user)
-        data = {"access": str(refresh.access_token), "refresh": str(refresh)}
-        return Response(TokenPairOutputSerializer(data).data)
+        pair = services.token_pair_issue(user=user)
+        return Response(TokenPairOutputSerializer(pair).data)
 
 
 class TokenRefreshApi(_PublicAuthApi):
     @extend_schema(
         operation_id="auth_token_refresh",
         request=TokenRefreshInputSerializer,
-        responses={200: TokenAccessOutputSerializer, **INVALID, **UNAUTHENTICATED},
-        description="Exchange a refresh token for a new access token.",
+        responses={200: TokenRefreshOutputSerializer, **INVALID, **UNAUTHENTICATED},
+        description="Exchange a refresh token for a new access token and the next refresh "
+        "token; the one sent is used up. A used-up, revoked or expired refresh token, or "
+        "one issued before a password change: 401. Sending a used-up one again also "
+        "revokes the newer tokens rotated from it (a copy must have leaked).",
     )
     def post(self, request: Request) -> Response:
-        TokenRefreshInputSerializer(data=request.data).is_valid(raise_exception=True)
-        serializer = TokenRefreshSerializer(data=request.data)
+        serializer = TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
-        return Response(serializer.validated_data)
+            pair = services.token_refresh(refresh=serializer.validated_data["refresh"])
+        except TokenInvalid as exc:
+            raise _unauthenticated(exc) from exc
+        return Response(TokenRefreshOutputSerializer(pair).data)
+
+
+class TokenRevokeApi(_PublicAuthApi):
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        request=TokenRefreshInputSerializer,
+        responses={204: None, **INVALID, **UNAUTHENTICATED},
+        description="Log out: this refresh token, and every refresh token rotated from it, "
+        "answers 401 from now on. Access tokens already issued work until they expire "
+        "(`JWT_ACCESS_MINUTES`). An invalid or expired refresh token: 401.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.token_revoke(refresh=serializer.validated_data["refresh"])
+        except TokenInvalid as exc:
+            raise _unauthenticated(exc) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

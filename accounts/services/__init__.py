@@ -17,11 +17,19 @@ from accounts.services.login import (
     user_password_verify,
 )
 from accounts.services.passwords import password_reset_mail_allowed, password_reset_throttle
+from accounts.services.tokens import (
+    TokenPair,
+    token_pair_issue,
+    token_refresh,
+    token_revoke,
+    tokens_flush_expired,
+)
 from accounts.services.users import Registration, user_register, user_update
 
 __all__ = [
     "ADDRESS_FIELDS",
     "Registration",
+    "TokenPair",
     "address_create",
     "address_delete",
     "address_update",
@@ -32,6 +40,10 @@ __all__ = [
     "login_failure_record",
     "password_reset_mail_allowed",
     "password_reset_throttle",
+    "token_pair_issue",
+    "token_refresh",
+    "token_revoke",
+    "tokens_flush_expired",
     "user_authenticate",
     "user_password_verify",
     "user_register",

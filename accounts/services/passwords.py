@@ -1,4 +1,10 @@
-"""Password reset requests: limited per client address and per account."""
+"""Password reset requests: limited per client address and per account.
+
+A changed password needs nothing here to end earlier log-ins: sessions carry Django's
+session hash of the password and JWTs a digest of it (SIMPLE_JWT CHECK_REVOKE_TOKEN,
+checked again on refresh in accounts.services.tokens), so every path that changes a
+password (the change and reset pages, the admin, the shell) revokes them by itself.
+"""
 
 from __future__ import annotations
 

@@ -218,6 +218,7 @@ def test_refresh_gives_a_new_access_token(api_client):
     response = api_client.post(REFRESH, {"refresh": pair["refresh"]}, format="json")
 
     assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}  # refresh tokens rotate
     access = response.json()["access"]
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     assert api_client.get("/api/v1/me/").status_code == 200
