@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.querysets import ProductQuerySet
+from catalog.querysets import ProductQuerySet, VariantQuerySet
 from shop.core.models import BaseModel
 
 SEARCH_CONFIG = "english"
@@ -164,6 +164,8 @@ class Variant(BaseModel):
     )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = VariantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("variant")
