@@ -20,6 +20,11 @@ def _default_currency() -> str:
     return settings.SHOP_CURRENCY
 
 
+# Prices are in the one shop currency: not editable, held to core.Shop's currency by a
+# foreign key the migrations add (catalog 0005), and at least one cent.
+MIN_PRICE = Decimal("0.01")
+
+
 class Merchant(BaseModel):
     name = models.CharField(_("name"), max_length=150)
     slug = models.SlugField(_("slug"), max_length=160, unique=True)
@@ -89,7 +94,9 @@ class Product(BaseModel):
     price_amount = models.DecimalField(
         _("from price"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
     )
-    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    currency = models.CharField(
+        _("currency"), max_length=3, default=_default_currency, editable=False
+    )
     in_stock = models.BooleanField(_("in stock"), default=False, editable=False)
 
     # Filled by the reviews app; the score is a Bayesian average used for ordering.
@@ -149,8 +156,12 @@ class Variant(BaseModel):
     )
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=120)
-    price_amount = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    price_amount = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(MIN_PRICE)]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default=_default_currency, editable=False
+    )
     # `stock` is what is on hand; `reserved` is held by placed, unpaid orders.
     # Changed only by catalog.stock (sales, `variant_stock_adjust`); the validator gives a
     # new variant's initial stock a form error rather than the constraint's.
@@ -179,8 +190,9 @@ class Variant(BaseModel):
                 condition=Q(reserved__gte=0) & Q(reserved__lte=F("stock")),
                 name="catalog_variant_reserved_within_stock",
             ),
+            # A free variant is a mistake, not a promotion: nothing sells at 0.
             models.CheckConstraint(
-                condition=Q(price_amount__gte=0), name="catalog_variant_price_not_negative"
+                condition=Q(price_amount__gt=0), name="catalog_variant_price_positive"
             ),
         ]
 
