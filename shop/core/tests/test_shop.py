@@ -44,3 +44,10 @@ def test_the_row_comes_back_after_a_flush():
 def test_flush_keeps_the_row(transactional_db):
     call_command("flush", interactive=False, verbosity=0)
     assert shop_currency_stored() == "USD"
+
+
+def test_migrating_back_to_before_the_table_skips_the_row(django_assert_num_queries):
+    from django.db.migrations.state import ProjectState
+
+    with django_assert_num_queries(0):
+        shop_row_ensure(using="default", apps=ProjectState().apps)
