@@ -190,7 +190,7 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["merchant", "category", "name", "slug", "description", "is_active", "currency"]
+        fields = ["merchant", "category", "name", "slug", "description", "is_active"]
 
     def clean_merchant(self):
         merchant = self.cleaned_data["merchant"]
@@ -209,7 +209,7 @@ class VariantForm(forms.ModelForm):
 
     class Meta:
         model = Variant
-        fields = ["sku", "name", "price_amount", "currency", "stock", "is_active", "position"]
+        fields = ["sku", "name", "price_amount", "stock", "is_active", "position"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -279,7 +279,7 @@ class VariantInline(ScopedInlineMixin, admin.TabularInline):
         "is_active",
         "position",
     ]
-    readonly_fields = ["reserved", "stock_available", "adjust_stock"]
+    readonly_fields = ["currency", "reserved", "stock_available", "adjust_stock"]
 
     def get_formset(self, request, obj=None, **kwargs):
         # InlineModelAdmin passes min_num to the formset but not validate_min.
@@ -346,6 +346,7 @@ class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [
         "price",
+        "currency",
         "in_stock",
         "rating_avg",
         "rating_count",
@@ -509,8 +510,8 @@ class VariantAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return []
-        return ["stock", "reserved", "stock_available", "recent_stock_movements"]
+            return ["currency"]
+        return ["currency", "stock", "reserved", "stock_available", "recent_stock_movements"]
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", VariantForm)

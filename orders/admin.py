@@ -34,6 +34,7 @@ class OrderLineInline(ReadOnlyTabularInline):
         "unit_price_amount",
         "line_total_amount",
         "currency",
+        "acknowledged_at",
     )
 
     def get_queryset(self, request):
@@ -95,7 +96,20 @@ class OrderAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("History"), {"fields": ["created_at", "paid_at", "cancelled_at", "updated_at"]}),
+        (
+            _("History"),
+            {
+                "fields": [
+                    "created_at",
+                    "paid_at",
+                    "acknowledged_at",
+                    "cancelled_at",
+                    "cancelled_by_kind",
+                    "cancel_reason",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request):

@@ -186,6 +186,8 @@ def _place(
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
+    except DomainError as exc:  # e.g. currency_mismatch: checkout refuses, it never crashes
+        form.add_error(None, str(exc.message))
     else:
         return body["number"], replayed
     return None, False
@@ -207,6 +209,7 @@ def order_detail_view(request: AuthenticatedHttpRequest, number: str) -> HttpRes
             "order": order,
             "latest_payment": payments[-1] if payments else None,
             "pay_form": pay_form,
+            "history": list(selectors.order_history_for_customer(order=order)),
         },
     )
 
