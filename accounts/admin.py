@@ -7,7 +7,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.forms import AdminLoginForm
 from accounts.models import Address, User
+
+# The admin's log-in goes through the same service and failure limit as every other log-in
+# (the backend would refuse a limited attempt too; this form also says why).
+admin.site.login_form = AdminLoginForm
 
 
 class UserCreationAdminForm(AdminUserCreationForm):

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,8 +14,20 @@ from shop.core.countries import validate_country
 from shop.core.models import BaseModel
 
 
+def email_canonical(email: str) -> str:
+    """The form two spellings of one address share: NFKC (so the long s, fullwidth
+    letters and ligatures become their plain letters) and case-folded, the part before `@` too."""
+    return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # NFKC first: a fullwidth or compatibility spelling of an address is stored, and
+        # looked up, as the plain one (the domain is lower-cased as Django always did).
+        return super().normalize_email(unicodedata.normalize("NFKC", email or ""))
 
     def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
@@ -34,8 +47,16 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, email: str | None) -> User:
-        # Emails are unique case-insensitively, so log-in is too.
-        return self.get(email__iexact=email)
+        # Emails are unique case-insensitively (UPPER, as iexact compares), so log-in is too.
+        return self.get(email__iexact=self.normalize_email(email))
+
+    def id_for_email(self, email: str) -> int | None:
+        """The id of the account `email` logs in to (the lookup log-in uses), or None."""
+        return (
+            self.filter(email__iexact=self.normalize_email(email.strip()))
+            .values_list("pk", flat=True)
+            .first()
+        )
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -62,6 +83,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # Log-in looks emails up with iexact, which is UPPER() on both sides, and UPPER
+            # folds more than LOWER does (a dotless i and an i are both I): unique under UPPER
+            # too, so a look-up never finds two accounts (and has an index to use).
+            models.UniqueConstraint(Upper("email"), name="accounts_user_email_upper_unique"),
         ]
 
     def __str__(self) -> str:
@@ -111,3 +136,24 @@ class Address(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.full_name}, {self.line1}, {self.city} {self.country}"
+
+
+class TokenFamily(BaseModel):
+    """One API log-in: the refresh tokens that rotation hands out one after another.
+
+    Only the newest (`current_jti`) may be used; an older one coming back means a copy
+    leaked, and revoking any of them (log-out, or reuse) ends the whole chain."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="token_families", verbose_name=_("user")
+    )
+    current_jti = models.CharField(_("current token id"), max_length=255)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API log-in")
+        verbose_name_plural = _("API log-ins")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.pk}"

@@ -7,13 +7,12 @@ app_name = "accounts"
 
 urlpatterns = [
     path("register/", views.user_register_view, name="register"),
+    path("register/done/", views.user_register_done_view, name="register_done"),
     path("login/", views.user_login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            success_url=reverse_lazy("accounts:password_change_done")
-        ),
+        views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),
         name="password_change",
     ),
     path(
@@ -23,7 +22,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             email_template_name="registration/password_reset_email.txt",
             html_email_template_name=None,
             subject_template_name="registration/password_reset_subject.txt",

@@ -26,6 +26,7 @@ from fulfilment.services.shipments import order_lines_cancel_for_staff, shipment
 from orders.admin import OrderAdmin
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderLine
+from orders.services import order_acknowledge
 from payments.services.cancel import order_cancel
 from shop.core.admin import ReadOnlyTabularInline
 from shop.core.errors import DomainError
@@ -178,7 +179,7 @@ class _ShippingPagesMixin:
 
 @admin.register(Order)
 class BackofficeOrderAdmin(_ShippingPagesMixin, OrderAdmin):
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "acknowledge_selected"]
     inlines = [*OrderAdmin.inlines, ShipmentInline]
 
     def get_urls(self) -> list[Any]:
@@ -217,7 +218,15 @@ class BackofficeOrderAdmin(_ShippingPagesMixin, OrderAdmin):
             _("Cancel lines I cannot send"),
         )
 
-    @admin.action(description=_("Cancel selected orders"), permissions=["change"])
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        """Merchant staff (for their own lines) and superusers; merchant staff only have
+        view permission on orders, so this is not Django's "change"."""
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return False
+        return user.is_superuser or user.merchants.exists()
+
+    @admin.action(description=_("Cancel selected orders"), permissions=["cancel"])
     def cancel_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Order]) -> None:
         cancelled, refused = 0, []
         for order in queryset.order_by("pk"):
@@ -240,6 +249,39 @@ class BackofficeOrderAdmin(_ShippingPagesMixin, OrderAdmin):
             self.message_user(
                 request,
                 _("Not cancellable in their current state: %(numbers)s")
+                % {"numbers": ", ".join(refused)},
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description=_("Acknowledge my lines (preparing them: the shopper can no longer cancel)"),
+        permissions=["acknowledge"],
+    )
+    def acknowledge_selected(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Order]
+    ) -> None:
+        acknowledged, refused = 0, []
+        # The queryset is already scoped to orders holding the user's lines (OrderAdmin).
+        for order in queryset.order_by("pk"):
+            try:
+                lines = order_acknowledge(order_id=order.pk, by=request.user)
+            except (InvalidTransition, Order.DoesNotExist):
+                refused.append(order.number)
+            else:
+                acknowledged += bool(lines)
+        if acknowledged:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d order acknowledged.", "%(count)d orders acknowledged.", acknowledged
+                )
+                % {"count": acknowledged},
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                _("Only paid orders can be acknowledged: %(numbers)s")
                 % {"numbers": ", ".join(refused)},
                 messages.WARNING,
             )

@@ -103,7 +103,8 @@ def choose_variants(url: str) -> tuple[list[int], tuple[int, int], int]:
         (
             """
             SELECT v.id FROM catalog_variant v JOIN catalog_product p ON p.id = v.product_id
-            WHERE v.is_active AND p.is_active ORDER BY v.id LIMIT %s
+            JOIN catalog_merchant m ON m.id = p.merchant_id
+            WHERE v.is_active AND p.is_active AND m.is_active ORDER BY v.id LIMIT %s
             """,
             [POOL_SIZE + 1],
         ),

@@ -25,6 +25,12 @@ class CartLine(BaseModel):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveIntegerField(_("quantity"))
+    # The variant's price when the shopper added it (set again when they add more: they saw
+    # the price then), so the cart and checkout can say when it has changed since. Null
+    # for lines older than this column.
+    added_unit_price_amount = models.DecimalField(
+        _("unit price when added"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("cart line")

@@ -11,14 +11,20 @@ from django.db.models import QuerySet
 from accounts.models import User
 from cart.errors import CartLineNotFound
 from cart.models import CartLine
-from catalog.models import Variant
+from cart.services import session_added_price
+from catalog.models import Product, Variant
+from catalog.querysets import variant_is_buyable
 
 
 @dataclass(frozen=True)
 class CartItem:
+    """A cart line with its variant, product and merchant loaded (the selectors load them)."""
+
     id: int  # the cart line's id; for a session cart, the variant's id
     variant: Variant
     quantity: int
+    # What one unit cost when the shopper added it; None when not recorded (older lines).
+    added_unit_price: Decimal | None = None
 
     @property
     def product_name(self) -> str:
@@ -38,7 +44,22 @@ class CartItem:
 
     @property
     def currency(self) -> str:
-        return settings.SHOP_CURRENCY
+        # The variant's own: held to the shop currency by the database, and never relabelled.
+        return self.variant.currency
+
+    @property
+    def buyable(self) -> bool:
+        """Whether checkout can sell it now (catalog's one definition of "buyable")."""
+        return variant_is_buyable(
+            variant_active=self.variant.is_active,
+            product_active=self.variant.product.is_active,
+            merchant_active=self.variant.product.merchant.is_active,
+        )
+
+    @property
+    def price_changed(self) -> bool:
+        """The price is not what it was when the shopper added the line."""
+        return self.added_unit_price is not None and self.added_unit_price != self.unit_price
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,10 @@ class CartView:
     def variant_ids(self) -> list[int]:
         return [line.variant.pk for line in self.lines]
 
+    @property
+    def has_price_changes(self) -> bool:
+        return any(line.price_changed for line in self.lines)
+
 
 def _variants() -> QuerySet[Variant]:
     return Variant.objects.select_related("product__merchant")
@@ -71,19 +96,33 @@ def cart_get_for_user(*, user: User) -> CartView:
         .order_by("created_at", "id")
     )
     return CartView(
-        lines=[
-            CartItem(id=line.pk, variant=line.variant, quantity=line.quantity) for line in lines
-        ],
+        lines=[_item(line) for line in lines],
         currency=settings.SHOP_CURRENCY,
     )
 
 
-def cart_get_for_session(*, session_lines: dict[str, int]) -> CartView:
+def _item(line: CartLine) -> CartItem:
+    return CartItem(
+        id=line.pk,
+        variant=line.variant,
+        quantity=line.quantity,
+        added_unit_price=line.added_unit_price_amount,
+    )
+
+
+def cart_get_for_session(
+    *, session_lines: dict[str, int], session_prices: dict[str, str] | None = None
+) -> CartView:
     ids = [int(pk) for pk in session_lines]
     variants = _variants().in_bulk(ids) if ids else {}
     return CartView(
         lines=[
-            CartItem(id=pk, variant=variants[pk], quantity=session_lines[str(pk)])
+            CartItem(
+                id=pk,
+                variant=variants[pk],
+                quantity=session_lines[str(pk)],
+                added_unit_price=session_added_price(session_prices or {}, pk),
+            )
             for pk in ids
             if pk in variants
         ],
@@ -98,13 +137,10 @@ def cart_count_for_user(*, user: User) -> int:
 
 
 def variant_product_url(*, variant_id: int) -> str | None:
-    """The page of the product a variant belongs to (None if there is no such page)."""
-    variant = (
-        Variant.objects.filter(pk=variant_id, product__is_active=True)
-        .select_related("product")
-        .first()
-    )
-    return variant.product.get_absolute_url() if variant is not None else None
+    """The page of the product a variant belongs to (None if there is no such page: the
+    product is withdrawn or its merchant suspended)."""
+    product = Product.objects.active().filter(variants__pk=variant_id).only("slug").first()
+    return product.get_absolute_url() if product is not None else None
 
 
 def cart_line_get_for_user(*, user: User, line_id: int) -> CartItem:
@@ -116,4 +152,4 @@ def cart_line_get_for_user(*, user: User, line_id: int) -> CartItem:
     )
     if line is None:
         raise CartLineNotFound()
-    return CartItem(id=line.pk, variant=line.variant, quantity=line.quantity)
+    return _item(line)

@@ -3,6 +3,8 @@ available) live here once, for the database cart and the anonymous session cart 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
@@ -14,8 +16,12 @@ from cart.errors import CartLineNotFound
 from cart.models import Cart, CartLine
 from catalog.errors import InsufficientStock
 from catalog.models import Variant
+from catalog.querysets import variant_is_buyable
 
 SESSION_KEY = "cart"
+# {"<variant id>": "<unit price when added>"}: beside SESSION_KEY rather than inside it, so
+# carts in sessions from before keep working (a line without a price is never flagged).
+SESSION_PRICES_KEY = "cart_prices"
 
 
 def _check_quantity(quantity: int) -> None:
@@ -39,14 +45,19 @@ def _unavailable() -> ValidationError:
 def _buyable_variant(variant_id: int) -> Variant:
     if not isinstance(variant_id, int) or isinstance(variant_id, bool):
         raise _unavailable()
-    variant = (
-        Variant.objects.filter(pk=variant_id, is_active=True, product__is_active=True)
-        .select_related("product")
-        .first()
-    )
+    variant = Variant.objects.buyable().filter(pk=variant_id).select_related("product").first()
     if variant is None:
         raise _unavailable()
     return variant
+
+
+def _loaded_buyable(variant: Variant) -> bool:
+    """`variant_is_buyable` for a variant loaded with its product and merchant."""
+    return variant_is_buyable(
+        variant_active=variant.is_active,
+        product_active=variant.product.is_active,
+        merchant_active=variant.product.merchant.is_active,
+    )
 
 
 def _check_available(variant: Variant, quantity: int) -> None:
@@ -83,9 +94,16 @@ def cart_add_item(*, user: User, variant_id: int, quantity: int) -> CartLine:
     _check_quantity(new_quantity)
     _check_available(variant, new_quantity)
     if line is None:
-        return CartLine.objects.create(cart=cart, variant=variant, quantity=new_quantity)
+        return CartLine.objects.create(
+            cart=cart,
+            variant=variant,
+            quantity=new_quantity,
+            added_unit_price_amount=variant.price_amount,
+        )
     line.quantity = new_quantity
-    line.save(update_fields=["quantity", "updated_at"])
+    # Added again from the product page, at the price it shows now.
+    line.added_unit_price_amount = variant.price_amount
+    line.save(update_fields=["quantity", "added_unit_price_amount", "updated_at"])
     line.variant = variant  # already loaded with its product: callers show both
     return line
 
@@ -94,10 +112,14 @@ def cart_add_item(*, user: User, variant_id: int, quantity: int) -> CartLine:
 def cart_line_update(*, user: User, line_id: int, quantity: int) -> CartLine:
     _check_quantity(quantity)
     cart = _locked_cart(user)
-    line = CartLine.objects.filter(cart=cart, pk=line_id).select_related("variant__product").first()
+    line = (
+        CartLine.objects.filter(cart=cart, pk=line_id)
+        .select_related("variant__product__merchant")
+        .first()
+    )
     if line is None:
         raise CartLineNotFound()
-    if not (line.variant.is_active and line.variant.product.is_active):
+    if not _loaded_buyable(line.variant):
         raise _unavailable()
     _check_available(line.variant, quantity)
     line.quantity = quantity
@@ -125,6 +147,9 @@ def session_cart_add_item(*, session: SessionBase, variant_id: int, quantity: in
     _check_available(variant, new_quantity)
     lines[str(variant.pk)] = new_quantity
     session[SESSION_KEY] = lines
+    prices = dict(session.get(SESSION_PRICES_KEY, {}))
+    prices[str(variant.pk)] = str(variant.price_amount)
+    session[SESSION_PRICES_KEY] = prices
 
 
 def session_cart_line_update(*, session: SessionBase, variant_id: int, quantity: int) -> None:
@@ -142,18 +167,30 @@ def session_cart_line_remove(*, session: SessionBase, variant_id: int) -> None:
     if lines.pop(str(variant_id), None) is None:
         raise CartLineNotFound()
     session[SESSION_KEY] = lines
+    prices = dict(session.get(SESSION_PRICES_KEY, {}))
+    if prices.pop(str(variant_id), None) is not None:
+        session[SESSION_PRICES_KEY] = prices
+
+
+def session_added_price(prices: dict[str, str], variant_id: int) -> Decimal | None:
+    """The unit price a session cart line was added at (None: not recorded or unreadable)."""
+    try:
+        return Decimal(prices[str(variant_id)])
+    except (KeyError, TypeError, ArithmeticError):
+        return None
 
 
 @transaction.atomic
-def cart_merge_session(*, user: User, session_lines: dict[str, int]) -> Cart:
+def cart_merge_session(
+    *, user: User, session_lines: dict[str, int], session_prices: dict[str, str] | None = None
+) -> Cart:
     """Fold an anonymous session cart into the user's cart on login: quantities are
-    summed, then capped by what is available and by MAX_LINE_QUANTITY."""
+    summed, then capped by what is available and by MAX_LINE_QUANTITY. A new line keeps
+    the price its session line was added at (`session_prices`), so a change is flagged."""
     cart = _locked_cart(user)
     if not session_lines:
         return cart
-    variants = Variant.objects.filter(
-        pk__in=[int(pk) for pk in session_lines], is_active=True, product__is_active=True
-    ).in_bulk()
+    variants = Variant.objects.buyable().filter(pk__in=[int(pk) for pk in session_lines]).in_bulk()
     existing = {line.variant_id: line for line in CartLine.objects.filter(cart=cart)}
     for key, quantity in session_lines.items():
         variant = variants.get(int(key))
@@ -163,7 +200,13 @@ def cart_merge_session(*, user: User, session_lines: dict[str, int]) -> Cart:
         total = quantity + (line.quantity if line else 0)
         capped = min(total, settings.MAX_LINE_QUANTITY, max(variant.stock_available, 0))
         if line is None and capped > 0:
-            CartLine.objects.create(cart=cart, variant=variant, quantity=capped)
+            added = session_added_price(session_prices or {}, variant.pk)
+            CartLine.objects.create(
+                cart=cart,
+                variant=variant,
+                quantity=capped,
+                added_unit_price_amount=variant.price_amount if added is None else added,
+            )
         elif line is not None and capped > 0:
             line.quantity = capped
             line.save(update_fields=["quantity", "updated_at"])

@@ -12,11 +12,16 @@ Stock is read-only here: a new variant may be given its initial stock, and after
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import FieldListFilter, ListFilter
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -96,9 +101,14 @@ class ScopedAdminMixin(_AdminBase):
 
     merchant_path = "merchant"
 
+    def is_scoped(self, request) -> bool:
+        """Whether the user sees only their merchants' rows here (everyone but superusers;
+        an admin may widen it for other platform staff, as the reviews admin does)."""
+        return not request.user.is_superuser
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        if not self.is_scoped(request):
             return queryset
         lookup = f"{self.merchant_path}__staff" if self.merchant_path else "staff"
         return queryset.filter(**{lookup: request.user})
@@ -110,6 +120,55 @@ class ScopedAdminMixin(_AdminBase):
         if obj is None:
             raise Http404(_("No such object."))
         return obj
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """Merchant staff filter the changelist only by what its filters offer them.
+
+        Django allows any lookup on a model's own columns, shown or not, with any comparison
+        (`?total_amount__gt=`): each is a question answered by which rows the list shows, so
+        a column the page hides (an order's total, which counts other merchants' lines)
+        could be bisected. A lookup that is not a parameter of a filter offered to the user
+        or of the date drill-down is refused (Django answers 400)."""
+        if request is None or not self.is_scoped(request):
+            return super().lookup_allowed(lookup, value, request)
+        return lookup in self.merchant_staff_lookups(request)
+
+    def merchant_staff_lookups(self, request) -> set[str]:
+        """The query-string parameters of the filters and date drill-down offered to the
+        request's user (computed once per request and admin)."""
+        cache = request.__dict__.setdefault("_scoped_admin_lookups", {})
+        key = type(self)
+        if key not in cache:
+            allowed: set[str] = set()
+            if self.date_hierarchy:
+                allowed |= {f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day")}
+            for item in self.get_list_filter(request):
+                if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                    allowed.add(str(item.parameter_name))
+                    continue
+                path: object = item
+                filter_class: Callable[..., ListFilter] = FieldListFilter.create
+                if isinstance(item, list | tuple):
+                    path, custom = item[0], item[1]
+                    if isinstance(custom, type) and issubclass(custom, FieldListFilter):
+                        filter_class = custom
+                if not isinstance(path, str):
+                    continue  # only field paths here; a filter of another kind offers nothing
+                field = get_fields_from_path(self.model, path)[-1]
+                spec = filter_class(field, request, {}, self.model, self, field_path=path)
+                allowed.update(str(name) for name in spec.expected_parameters() if name)
+            cache[key] = allowed
+        return cache[key]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # The object's history page pages its LogEntry rows through here. Merchant staff
+        # see only what they and their co-workers did: an object can have been another
+        # merchant's before (or be shared, as an order is), and that merchant's changes
+        # are not theirs to read.
+        if queryset.model is LogEntry and self.is_scoped(request):
+            co_workers = get_user_model().objects.filter(merchants__staff=request.user)
+            queryset = queryset.filter(user__in=co_workers)
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
 
 class ScopedInlineMixin(_InlineBase):
@@ -131,7 +190,7 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["merchant", "category", "name", "slug", "description", "is_active", "currency"]
+        fields = ["merchant", "category", "name", "slug", "description", "is_active"]
 
     def clean_merchant(self):
         merchant = self.cleaned_data["merchant"]
@@ -150,7 +209,7 @@ class VariantForm(forms.ModelForm):
 
     class Meta:
         model = Variant
-        fields = ["sku", "name", "price_amount", "currency", "stock", "is_active", "position"]
+        fields = ["sku", "name", "price_amount", "stock", "is_active", "position"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -220,7 +279,7 @@ class VariantInline(ScopedInlineMixin, admin.TabularInline):
         "is_active",
         "position",
     ]
-    readonly_fields = ["reserved", "stock_available", "adjust_stock"]
+    readonly_fields = ["currency", "reserved", "stock_available", "adjust_stock"]
 
     def get_formset(self, request, obj=None, **kwargs):
         # InlineModelAdmin passes min_num to the formset but not validate_min.
@@ -287,6 +346,7 @@ class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [
         "price",
+        "currency",
         "in_stock",
         "rating_avg",
         "rating_count",
@@ -380,6 +440,12 @@ class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
         services.product_summary_refresh(product_ids=[product.pk])
         product.refresh_from_db(fields=["price_amount", "in_stock"])
 
+    def view_on_site(self, obj: Product) -> str | None:
+        # The product page exists only while the shop shows the product (else a 404).
+        if not (obj.is_active and obj.merchant.is_active):
+            return None
+        return obj.get_absolute_url()
+
     @admin.display(description=_("image"))
     def thumbnail(self, obj: Product) -> str:
         images = obj.images.all()
@@ -444,8 +510,8 @@ class VariantAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return []
-        return ["stock", "reserved", "stock_available", "recent_stock_movements"]
+            return ["currency"]
+        return ["currency", "stock", "reserved", "stock_available", "recent_stock_movements"]
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", VariantForm)

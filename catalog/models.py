@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.querysets import ProductQuerySet
+from catalog.querysets import ProductQuerySet, VariantQuerySet
 from shop.core.models import BaseModel
 
 SEARCH_CONFIG = "english"
@@ -18,6 +18,11 @@ SEARCH_CONFIG = "english"
 
 def _default_currency() -> str:
     return settings.SHOP_CURRENCY
+
+
+# Prices are in the one shop currency: not editable, held to core.Shop's currency by a
+# foreign key the migrations add (catalog 0005), and at least one cent.
+MIN_PRICE = Decimal("0.01")
 
 
 class Merchant(BaseModel):
@@ -89,7 +94,9 @@ class Product(BaseModel):
     price_amount = models.DecimalField(
         _("from price"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
     )
-    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    currency = models.CharField(
+        _("currency"), max_length=3, default=_default_currency, editable=False
+    )
     in_stock = models.BooleanField(_("in stock"), default=False, editable=False)
 
     # Filled by the reviews app; the score is a Bayesian average used for ordering.
@@ -149,8 +156,12 @@ class Variant(BaseModel):
     )
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=120)
-    price_amount = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    price_amount = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(MIN_PRICE)]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default=_default_currency, editable=False
+    )
     # `stock` is what is on hand; `reserved` is held by placed, unpaid orders.
     # Changed only by catalog.stock (sales, `variant_stock_adjust`); the validator gives a
     # new variant's initial stock a form error rather than the constraint's.
@@ -165,6 +176,8 @@ class Variant(BaseModel):
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
 
+    objects = VariantQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("variant")
         verbose_name_plural = _("variants")
@@ -177,8 +190,9 @@ class Variant(BaseModel):
                 condition=Q(reserved__gte=0) & Q(reserved__lte=F("stock")),
                 name="catalog_variant_reserved_within_stock",
             ),
+            # A free variant is a mistake, not a promotion: nothing sells at 0.
             models.CheckConstraint(
-                condition=Q(price_amount__gte=0), name="catalog_variant_price_not_negative"
+                condition=Q(price_amount__gt=0), name="catalog_variant_price_positive"
             ),
         ]
 

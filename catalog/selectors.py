@@ -86,7 +86,8 @@ def _product_detail_queryset() -> QuerySet[Product]:
         Product.objects.active()
         .select_related("merchant", "category")
         .prefetch_related(
-            Prefetch("variants", queryset=Variant.objects.filter(is_active=True)),
+            # The product is active() already: of its variants, the ones a shopper can buy.
+            Prefetch("variants", queryset=Variant.objects.buyable()),
             Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
             "attributes",
         )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from catalog.errors import InsufficientStock, StockBelowReserved, StockBelowZero
 from catalog.models import StockMovement, Variant
+from catalog.querysets import variant_is_buyable
 from catalog.services import merchant_scope_check, product_summary_refresh
 from shop.core.pagecache import catalog_changed
 
@@ -49,10 +50,15 @@ class LockedVariant:
     product_is_active: bool
     merchant_id: int
     merchant_name: str
+    merchant_is_active: bool
 
     @property
     def buyable(self) -> bool:
-        return self.is_active and self.product_is_active
+        return variant_is_buyable(
+            variant_active=self.is_active,
+            product_active=self.product_is_active,
+            merchant_active=self.merchant_is_active,
+        )
 
 
 # Written out rather than built by the ORM: every order placement runs it, and compiling
@@ -60,7 +66,7 @@ class LockedVariant:
 # (measured: 0.67 ms against 0.16 ms per call).
 _LOCK_SQL = """
 SELECT v.id, v.sku, v.name, v.price_amount, v.currency, v.stock, v.reserved,
-       v.stock_available, v.is_active, p.id, p.name, p.is_active, m.id, m.name
+       v.stock_available, v.is_active, p.id, p.name, p.is_active, m.id, m.name, m.is_active
 FROM catalog_variant v
 JOIN catalog_product p ON p.id = v.product_id
 JOIN catalog_merchant m ON m.id = p.merchant_id
@@ -135,12 +141,14 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, LockedVariant]:
 
 @transaction.atomic(savepoint=False)
 def stock_sell_if_available(*, quantities: Mapping[int, int]) -> bool:
-    """Take stock straight off the shelf (no reservation) if every line fits; False and
-    nothing changed otherwise. For money that arrived after the reservation was released."""
+    """Take stock straight off the shelf (no reservation) if every line fits and is still
+    buyable; False and nothing changed otherwise. For money that arrived after the
+    reservation was released: a variant withdrawn meanwhile (or its merchant suspended)
+    is not sold again."""
     variants = variants_lock(variant_ids=quantities)
     for variant_id, quantity in quantities.items():
         variant = variants.get(variant_id)
-        if variant is None or quantity > variant.stock_available:
+        if variant is None or not variant.buyable or quantity > variant.stock_available:
             return False
     _apply(column_deltas={"stock": {pk: -q for pk, q in quantities.items()}}, variants=variants)
     return True

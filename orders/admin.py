@@ -1,8 +1,11 @@
-"""Orders in the admin: read-mostly; every change goes through the orders services.
+"""Orders in the admin: read-only records; every change goes through the orders services,
+from actions (backoffice adds them), never from saving the order page.
 
 Merchant staff (the Merchants group, with view permissions only) see just the orders that
 hold lines of a merchant they work for, and of those only their own lines; any other
-order answers 404, like one that does not exist (catalog.admin.ScopedAdminMixin)."""
+order answers 404, like one that does not exist (catalog.admin.ScopedAdminMixin). They
+filter, search and sort only by what they are shown: an order's totals include other
+merchants' lines, so they are neither shown nor usable as a filter or a sort."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.admin import ScopedAdminMixin
 from orders.models import Order, OrderEvent, OrderLine
 from orders.querysets import OrderLineQuerySet, OrderQuerySet
-from shop.core.admin import ReadOnlyTabularInline
+from shop.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 _MONEY_FIELDS = ["subtotal_amount", "shipping_amount", "total_amount"]
 _TOTALS = _("Totals")
@@ -33,6 +36,7 @@ class OrderLineInline(ReadOnlyTabularInline):
         "unit_price_amount",
         "line_total_amount",
         "currency",
+        "acknowledged_at",
     )
 
     def get_queryset(self, request):
@@ -51,9 +55,13 @@ class OrderEventInline(ReadOnlyTabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
-class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     """The order pages of the admin: what they show and to whom. Registered by backoffice,
-    which adds the actions that need the floors above orders (cancel with a refund)."""
+    which adds the actions that need the floors above orders (cancel with a refund).
+
+    Read-only (ReadOnlyAdminMixin): the page shows an order and a POST to it is refused,
+    so saving never rewrites the row behind the services' backs, nor logs a change or
+    reports one that did not happen."""
 
     inlines = [OrderLineInline, OrderEventInline]
     list_display = [
@@ -70,6 +78,8 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
+    # The order's own page (/orders/<number>/) is the shopper's: staff get a 404 there.
+    view_on_site = False
     fieldsets = [
         (None, {"fields": ["number", "email", "status", "payment_status", "fulfilment_status"]}),
         (_TOTALS, {"fields": [*_MONEY_FIELDS, "currency"]}),
@@ -88,13 +98,26 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("History"), {"fields": ["created_at", "paid_at", "cancelled_at", "updated_at"]}),
+        (
+            _("History"),
+            {
+                "fields": [
+                    "created_at",
+                    "paid_at",
+                    "acknowledged_at",
+                    "cancelled_at",
+                    "cancelled_by_kind",
+                    "cancel_reason",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request):
         # Scoping by line: ScopedAdminMixin's lookup would join and repeat orders.
         queryset = cast(OrderQuerySet, admin.ModelAdmin.get_queryset(self, request))
-        if request.user.is_superuser:
+        if not self.is_scoped(request):
             return queryset
         return queryset.for_merchant_staff(request.user)
 
@@ -113,11 +136,9 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Order._meta.concrete_fields if f.name != "id"]
 
-    def has_add_permission(self, request):
-        return False  # orders are placed by shoppers at checkout
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the record stays: cancel instead
+    def has_cancel_permission(self, request) -> bool:
+        """The permission of actions that cancel orders (through the services)."""
+        return request.user.has_perm("orders.change_order")
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Order) -> str:

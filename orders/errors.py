@@ -17,3 +17,11 @@ class EmptyCart(DomainError):
     code = "empty_cart"
     default_message = _("Your cart is empty.")
     status_code = 400
+
+
+class CurrencyMismatch(ConflictError):
+    """Stored prices are not in SHOP_CURRENCY (a misconfigured deployment, core.E001):
+    checkout sells nothing rather than relabel a price in another currency."""
+
+    code = "currency_mismatch"
+    default_message = _("Checkout is closed for maintenance: prices are being updated.")

@@ -69,7 +69,11 @@ def _follow_lines(order: Order, *, by: User | None, note: str) -> Order:
     open_units = sum(q - s - c for q, s, c in quantities)
     target: str
     if open_units == 0 and shipped == 0:
+        # Nothing was or will be sent: the merchants cancelled it all (a deliberate cancel,
+        # so money arriving later is refunded, never used to revive it).
         order.cancelled_at = timezone.now()
+        order.cancelled_by_kind = Order.CancelledBy.MERCHANT
+        order.cancel_reason = note[: Order._meta.get_field("cancel_reason").max_length or None]
         target = Order.Status.CANCELLED
         order.fulfilment_status = Order.FulfilmentStatus.UNFULFILLED
     elif open_units == 0:
@@ -82,7 +86,7 @@ def _follow_lines(order: Order, *, by: User | None, note: str) -> Order:
         target = order.status
     if target != order.status:
         return order_transition(order=order, to=target, by=by, note=note)
-    order.save(update_fields=["fulfilment_status", "cancelled_at", "updated_at"])
+    order.save(update_fields=["fulfilment_status", "updated_at"])
     return order
 
 

@@ -44,10 +44,26 @@ class FulfilmentStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
 
 
+class CancelledBy(models.TextChoices):
+    """Who cancelled an order: it decides what money arriving afterwards means to it
+    (`orders.services.order_payment_captured`)."""
+
+    CUSTOMER = "customer", _("the customer")
+    MERCHANT = "merchant", _("a merchant")
+    STAFF = "staff", _("the shop")
+    EXPIRED = "expired", _("payment time ran out")
+
+
+# Cancels a person chose: money arriving afterwards is refunded, never used to revive
+# the order. Only an order the expiry task cancelled may come back.
+DELIBERATE_CANCELS = (CancelledBy.CUSTOMER, CancelledBy.MERCHANT, CancelledBy.STAFF)
+
+
 class Order(BaseModel):
     Status = OrderStatus
     PaymentStatus = PaymentStatus
     FulfilmentStatus = FulfilmentStatus
+    CancelledBy = CancelledBy
 
     # From a database sequence (migration 0003): unique with no lookup, returned by INSERT.
     number = models.CharField(
@@ -94,6 +110,14 @@ class Order(BaseModel):
 
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Set with the status `cancelled` and cleared with it (a constraint holds both).
+    cancelled_by_kind = models.CharField(
+        _("cancelled by"), max_length=20, choices=CancelledBy.choices, blank=True, default=""
+    )
+    cancel_reason = models.CharField(_("cancel reason"), max_length=255, blank=True, default="")
+    # The first time a merchant acknowledged lines of this paid order (orders.services.
+    # order_acknowledge; shipping will set it too): from then on the shopper cannot cancel.
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
@@ -131,6 +155,12 @@ class Order(BaseModel):
                 condition=Q(total_amount=F("subtotal_amount") + F("shipping_amount")),
                 name="orders_order_total_is_sum",
             ),
+            # A cancelled order says who cancelled it; any other order says nobody did.
+            models.CheckConstraint(
+                condition=Q(status=OrderStatus.CANCELLED, cancelled_by_kind__in=CancelledBy.values)
+                | (~Q(status=OrderStatus.CANCELLED) & Q(cancelled_by_kind="")),
+                name="orders_order_cancelled_by_kind_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -142,10 +172,19 @@ class Order(BaseModel):
     @property
     def is_cancellable(self) -> bool:
         """Whether `order_cancel` accepts this order now: while it awaits payment, or paid
-        with nothing shipped (then it is refunded in full)."""
+        while no merchant has acknowledged or shipped any of it (then it is refunded in
+        full). Fulfilment (shipments) marks the order acknowledged when it ships."""
         return self.status == self.Status.PENDING_PAYMENT or (
             self.status == self.Status.PAID
             and self.fulfilment_status == self.FulfilmentStatus.UNFULFILLED
+            and self.acknowledged_at is None
+        )
+
+    @property
+    def was_cancelled_deliberately(self) -> bool:
+        """Cancelled by a person (not by the expiry task): its cancel must stick."""
+        return self.status == self.Status.CANCELLED and (
+            self.cancelled_by_kind in DELIBERATE_CANCELS
         )
 
 
@@ -169,6 +208,8 @@ class OrderLine(models.Model):
     # rest is still to ship; the constraint keeps the three within the quantity bought.
     shipped_quantity = models.PositiveIntegerField(_("shipped"), default=0)
     cancelled_quantity = models.PositiveIntegerField(_("cancelled"), default=0)
+    # When the line's merchant acknowledged it (orders.services.order_acknowledge).
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
 
     objects = OrderLineQuerySet.as_manager()
 
@@ -212,6 +253,7 @@ class OrderEvent(models.Model):
         SHIPMENT = "shipment", _("Shipment")
         LINES_CANCELLED = "lines_cancelled", _("Lines cancelled")
         RETURN = "return", _("Return")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged by a merchant")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -230,3 +272,10 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def to_status_label(self) -> str:
+        """The status moved to, as the shopper reads it."""
+        if self.to_status in OrderStatus.values:
+            return str(OrderStatus(self.to_status).label)
+        return self.to_status

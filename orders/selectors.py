@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext as _
 
+from catalog.models import Merchant
 from catalog.stock import variant_reserved_drift
-from orders.models import PAID_STATUSES, Order, OrderLine
+from orders.models import PAID_STATUSES, Order, OrderEvent, OrderLine
+from shop.core.errors import PermissionDeniedError
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -24,6 +27,33 @@ def order_list_for_customer(*, user: User) -> QuerySet[Order]:
 def order_get_for_customer(*, user: User, number: str) -> Order:
     """One of the user's orders by number; another user's raises `Order.DoesNotExist`."""
     return order_list_for_customer(user=user).get(number=number)
+
+
+def order_get_for_merchant_staff(*, user: User, number: str) -> Order:
+    """An order holding lines of a merchant `user` works for (a superuser: any order).
+
+    PermissionDeniedError when `user` works for no merchant; `Order.DoesNotExist` for an
+    order of other merchants only (404, as one that does not exist)."""
+    if user.is_superuser:
+        return Order.objects.get(number=number)
+    if not Merchant.objects.filter(staff=user).exists():
+        raise PermissionDeniedError(_("Only a merchant's staff can do this."))
+    return Order.objects.for_merchant_staff(user).get(number=number)
+
+
+def order_lines_for_merchant_staff(*, user: User, order: Order) -> QuerySet[OrderLine]:
+    """The order's lines `user` may act on: their merchants' (a superuser: all)."""
+    lines = order.lines.all() if user.is_superuser else order.lines.for_merchant_staff(user)
+    return lines.order_by("id")
+
+
+def order_history_for_customer(*, order: Order) -> QuerySet[OrderEvent]:
+    """What happened to an order the customer may read (their own, fetched through a
+    scoped selector): every event, oldest first, without who did it (staff names stay
+    private); the order page says from it why an order was cancelled or refunded."""
+    return order.events.order_by("created_at", "id").only(
+        "kind", "from_status", "to_status", "note", "created_at", "order_id"
+    )
 
 
 # Every pair of different products in one paid order counts that order once; the top

@@ -25,9 +25,10 @@ from catalog.stock import (
     stock_sell_if_available,
 )
 from orders import transitions
-from orders.errors import EmptyCart
+from orders.errors import CurrencyMismatch, EmptyCart
 from orders.models import Order, OrderEvent, OrderLine
 from orders.notifications import order_paid_notify_merchants
+from orders.selectors import order_lines_for_merchant_staff
 from shipping.models import ShippingMethod
 from shipping.selectors import shipping_method_get_for_country
 from shop.core.countries import normalize_country, validate_country
@@ -143,6 +144,12 @@ def order_place(*, user: User, shipping_method_id: int, address: ShippingAddress
         variants = stock_reserve(quantities=quantities)
 
         currency = settings.SHOP_CURRENCY
+        foreign = sorted(({v.currency for v in variants.values()} | {method.currency}) - {currency})
+        if foreign:
+            # The database holds prices in one currency (core.Shop); a setting that says
+            # another would sell 5000 JPY as 5000 USD. Refuse, loudly.
+            logger.error("prices in %s but SHOP_CURRENCY is %s", foreign, currency)
+            raise CurrencyMismatch()
         lines = []
         for variant_id, quantity in sorted(quantities.items()):
             variant = variants[variant_id]
@@ -201,19 +208,46 @@ def _reserved_quantities(order: Order) -> dict[int, int]:
     return dict(order.lines.values_list("variant_id", "quantity"))
 
 
-def order_mark_cancelled(*, order: Order, by: User | None = None, reason: str = "") -> bool:
+def order_cancel_kind(*, order: Order, by: User | None) -> str:
+    """Who cancels when `by` asks: the order's own customer, a merchant's staff, or the
+    shop (a superuser, or no user: the shell, a task acting for staff)."""
+    if by is None or by.is_superuser:
+        return Order.CancelledBy.STAFF
+    if by.pk == order.user_id:
+        return Order.CancelledBy.CUSTOMER
+    return Order.CancelledBy.MERCHANT
+
+
+def _mark_cancelled(order: Order, *, kind: str, by: User | None, reason: str) -> None:
+    order.cancelled_at = timezone.now()
+    order.cancelled_by_kind = kind
+    order.cancel_reason = reason[: _column_limit("cancel_reason") or None]
+    order_transition(order=order, to=Order.Status.CANCELLED, by=by, note=reason)
+
+
+def order_mark_cancelled(
+    *, order: Order, by: User | None = None, reason: str = "", kind: str | None = None
+) -> bool:
     """Cancel a locked order awaiting payment (its reservation is released) or paid with
-    nothing shipped (its stock returns to the shelf). Returns whether money was taken for
-    it: the caller (payments.services.cancel.order_cancel) then refunds it in full, in the
-    same transaction. Orders never calls payments."""
+    nothing acknowledged or shipped (its stock returns to the shelf). Returns whether money
+    was taken for it: the caller (payments.services.cancel.order_cancel) then refunds it in
+    full and voids its pending payments, in the same transaction. Orders never calls
+    payments.
+
+    `kind` (an `Order.CancelledBy`) defaults to what `by` is (`order_cancel_kind`); it
+    decides what money arriving later means (`order_payment_captured`)."""
     if not order.is_cancellable:
         raise transitions.InvalidTransition(
             _("An order that is %(status)s cannot be cancelled.")
             % {"status": order.get_status_display()}
+            if order.status != Order.Status.PAID
+            else _("A merchant is already preparing this order, so it can no longer be cancelled.")
         )
+    kind = kind or order_cancel_kind(order=order, by=by)
+    if kind not in Order.CancelledBy.values:
+        raise ValueError(f"not a cancel kind: {kind!r}")
     was_paid = order.status == Order.Status.PAID
-    order.cancelled_at = timezone.now()
-    order_transition(order=order, to=Order.Status.CANCELLED, by=by, note=reason)
+    _mark_cancelled(order, kind=kind, by=by, reason=reason)
     if was_paid:
         stock_restock(quantities=_unsent_quantities_cancel(order))
     else:
@@ -245,35 +279,50 @@ def order_payment_captured(*, order: Order, payment_id: int) -> CaptureVerdict:
     """Money for a locked order has been captured (called by the payments service, which
     refunds the money when the verdict says not to keep it).
 
-    Awaiting payment: the reservation is sold and the order is paid. Cancelled already (the
-    money came after the reservation expired): paid again if the stock can still be taken,
-    else refunded. Paid already (a second payment): refunded. Either way an order event
-    says what happened."""
+    Awaiting payment: the reservation is sold and the order is paid. Cancelled by the
+    expiry task (the money came after the reservation ran out): paid again if its stock can
+    still be sold, else refunded. Cancelled by a person (the customer, a merchant, staff):
+    refunded, never revived: that cancel sticks. Paid already (a second payment):
+    refunded. Either way an order event says what happened."""
     quantities = _reserved_quantities(order)
     if order.status == Order.Status.PENDING_PAYMENT:
         stock_commit(quantities=quantities)
         _order_mark_paid(order, note=_("Payment %(id)s captured.") % {"id": payment_id})
         return CaptureVerdict(keep=True)
-    if order.status == Order.Status.CANCELLED and stock_sell_if_available(quantities=quantities):
+    if (
+        order.status == Order.Status.CANCELLED
+        and order.cancelled_by_kind == Order.CancelledBy.EXPIRED
+        and stock_sell_if_available(quantities=quantities)
+    ):
         order.cancelled_at = None
+        order.cancelled_by_kind = ""
+        order.cancel_reason = ""
         _order_mark_paid(
             order,
             note=_("Late payment %(id)s: stock still available, order restored.")
             % {"id": payment_id},
         )
         return CaptureVerdict(keep=True)
-    _record(
-        order,
-        kind=OrderEvent.Kind.NOTE,
-        note=_("Payment %(id)s arrived for a %(status)s order and is refunded in full.")
-        % {"id": payment_id, "status": order.get_status_display()},
-    )
-    return CaptureVerdict(
-        keep=False,
-        refund_reason="late payment, stock gone"
-        if order.status == Order.Status.CANCELLED
-        else "order already paid",
-    )
+    if order.was_cancelled_deliberately:
+        note = _(
+            "Payment %(id)s arrived after the order was cancelled (by %(who)s) and is "
+            "refunded in full; the order stays cancelled."
+        ) % {"id": payment_id, "who": order.get_cancelled_by_kind_display()}
+        reason = f"order cancelled by {order.cancelled_by_kind}"
+    elif order.status == Order.Status.CANCELLED:
+        note = _(
+            "Payment %(id)s arrived after payment time ran out, when the items were no "
+            "longer available; it is refunded in full."
+        ) % {"id": payment_id}
+        reason = "late payment, stock gone"
+    else:
+        note = _("Payment %(id)s arrived for a %(status)s order and is refunded in full.") % {
+            "id": payment_id,
+            "status": order.get_status_display(),
+        }
+        reason = "order already paid"
+    _record(order, kind=OrderEvent.Kind.NOTE, note=note)
+    return CaptureVerdict(keep=False, refund_reason=reason)
 
 
 def _order_mark_paid(order: Order, *, note: str) -> Order:
@@ -300,6 +349,45 @@ def order_payment_refunded(*, order: Order, fully: bool) -> Order:
     return order
 
 
+@transaction.atomic
+def order_acknowledge(*, order_id: int, by: User) -> list[OrderLine]:
+    """A merchant's staff acknowledge their lines of a paid order: they are preparing
+    them, so from now on the shopper can no longer cancel the order (`is_cancellable`).
+
+    Returns the lines newly acknowledged (none when they were already: a repeat is a
+    no-op). Raises `Order.DoesNotExist` when the order holds no line of a merchant `by`
+    works for (a superuser acknowledges every line), and InvalidTransition unless the
+    order is paid or partly shipped. Shipping lines (fulfilment) acknowledges them too."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    own = list(order_lines_for_merchant_staff(user=by, order=order))
+    if not own:
+        raise Order.DoesNotExist(f"No order {order_id} with lines of {by}.")
+    if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_SHIPPED):
+        raise transitions.InvalidTransition(
+            _("An order that is %(status)s cannot be acknowledged.")
+            % {"status": order.get_status_display()}
+        )
+    now = timezone.now()
+    fresh = [line for line in own if line.acknowledged_at is None]
+    if not fresh:
+        return []
+    OrderLine.objects.filter(pk__in=[line.pk for line in fresh]).update(acknowledged_at=now)
+    for line in fresh:
+        line.acknowledged_at = now
+    if order.acknowledged_at is None:
+        order.acknowledged_at = now
+        order.save(update_fields=["acknowledged_at", "updated_at"])
+    merchants = sorted({line.merchant_name for line in fresh})
+    _record(
+        order,
+        kind=OrderEvent.Kind.ACKNOWLEDGED,
+        by=by,
+        note=_("%(merchants)s started preparing %(count)d line(s).")
+        % {"merchants": ", ".join(merchants), "count": len(fresh)},
+    )
+    return fresh
+
+
 def order_expire_unpaid(*, now: datetime | None = None, batch_size: int = 100) -> int:
     """Cancel orders left awaiting payment past ORDER_PAYMENT_TIMEOUT; returns how many.
 
@@ -315,9 +403,11 @@ def order_expire_unpaid(*, now: datetime | None = None, batch_size: int = 100) -
                 .order_by("created_at", "id")[:batch_size]
             )
             for order in orders:
-                order.cancelled_at = timezone.now()
-                order_transition(
-                    order=order, to=Order.Status.CANCELLED, note=_("Payment time ran out.")
+                _mark_cancelled(
+                    order,
+                    kind=Order.CancelledBy.EXPIRED,
+                    by=None,
+                    reason=_("Payment time ran out."),
                 )
                 stock_release(quantities=_reserved_quantities(order))
         expired += len(orders)

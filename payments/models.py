@@ -40,6 +40,13 @@ class Payment(BaseModel):
     client_secret = models.CharField(max_length=255, blank=True, editable=False)
     redirect_url = models.URLField(max_length=500, blank=True, editable=False)
     failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
+    # Voiding (the order was cancelled while this awaited payment): the payment is failed
+    # at once, here; the provider is told after commit (payments.services.cancel), and
+    # `voided_at` records its answer. A sweeper retries what a broker outage left behind.
+    void_requested_at = models.DateTimeField(
+        _("void requested at"), null=True, blank=True, editable=False
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("payment")
@@ -59,6 +66,13 @@ class Payment(BaseModel):
                 fields=["provider", "provider_reference"],
                 condition=~Q(provider_reference=""),
                 name="payments_payment_unique_reference",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["void_requested_at"],
+                condition=Q(void_requested_at__isnull=False, voided_at__isnull=True),
+                name="payments_payment_void_unsent",
             ),
         ]
 

@@ -32,12 +32,13 @@ def webhook_event_apply_task(self: Task, *, event_pk: int) -> str:
 
 @shared_task
 def webhook_events_requeue_task() -> int:
+    from payments.services.cancel import payment_voids_requeue
     from payments.services.refunds import refunds_requeue
     from payments.services.webhooks import webhook_events_requeue
 
-    # The same sweep (beat "webhook-events-requeue") also picks up refunds whose task never
-    # reached the broker.
-    return webhook_events_requeue() + refunds_requeue()
+    # The same sweep (beat "webhook-events-requeue") also picks up refunds and voids whose
+    # task never reached the broker.
+    return webhook_events_requeue() + refunds_requeue() + payment_voids_requeue()
 
 
 @shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=8)
@@ -45,6 +46,13 @@ def refund_execute_task(*, refund_id: int) -> None:
     from payments.services.refunds import refund_execute
 
     refund_execute(refund_id=refund_id)
+
+
+@shared_task(autoretry_for=(ProviderError,), retry_backoff=True, max_retries=8)
+def payment_void_execute_task(*, payment_id: int) -> bool:
+    from payments.services.cancel import payment_void_execute
+
+    return payment_void_execute(payment_id=payment_id)
 
 
 # acks_late=False: a redelivery would send the provider's callback twice; harmless (the

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from orders.models import Order
 from payments.errors import InvalidSignature, ProviderUnavailable
 from payments.models import Payment, PaymentStatus, Provider
-from payments.providers.sandbox import sandbox_event_build
+from payments.providers.sandbox import sandbox_event_build, sandbox_link_payment
 from payments.services.webhooks import webhook_receive
 from shop.core.api import error_body
 
@@ -39,17 +40,52 @@ def webhook_view(request: HttpRequest, provider: str) -> HttpResponse:
     return JsonResponse({"received": True, "id": event.event_id})
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def sandbox_payment_view(request: HttpRequest, reference: str) -> HttpResponse:
-    """The sandbox provider's hosted page: "Pay" or "Decline" sends the signed webhook."""
+def _sandbox_refusal(payment: Payment) -> str:
+    """Why the sandbox page will not take this payment now; empty when it will."""
+    order = payment.order
+    if order.status == Order.Status.CANCELLED:
+        return _(
+            "Order %(number)s was cancelled, so it can no longer be paid. Nothing was charged."
+        ) % {"number": order.number}
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return _("Order %(number)s is %(status)s: there is nothing left to pay.") % {
+            "number": order.number,
+            "status": order.get_status_display(),
+        }
+    if payment.status != PaymentStatus.PENDING:
+        return _(
+            "This payment is %(status)s and cannot be paid. "
+            "Start a new payment from the order page."
+        ) % {"status": payment.get_status_display()}
+    return ""
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sandbox_payment_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The sandbox provider's hosted page: "Pay" or "Decline" sends the signed webhook.
+
+    The link is its own credential (signed, bound to the payment, as short-lived as the
+    order's time to pay): it works without a session, as a mobile app's web view opens it.
+    It refuses an order that is no longer awaiting payment and a payment no longer
+    pending, on the page and again when a button is pressed (an old tab)."""
+    found = sandbox_link_payment(token=token)
+    if found is None:
+        raise Http404
+    payment_id, reference = found
     payment = get_object_or_404(
         Payment.objects.select_related("order"),
+        pk=payment_id,
         provider=Provider.SANDBOX,
         provider_reference=reference,
-        order__user=request.user,
     )
-    if request.method == "POST" and payment.status == PaymentStatus.PENDING:
+    order = payment.order
+    is_owner = request.user.is_authenticated and request.user.pk == order.user_id
+    refusal = _sandbox_refusal(payment)
+    if request.method == "POST":
+        if refusal:
+            messages.error(request, refusal)
+            return redirect(request.path)
         succeeded = request.POST.get("outcome") == "pay"
         from payments.tasks import sandbox_webhook_send_task
 
@@ -68,5 +104,14 @@ def sandbox_payment_view(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, _("Payment sent. Your order updates in a moment."))
         else:
             messages.warning(request, _("Payment declined."))
-        return redirect(payment.order.get_absolute_url())
-    return render(request, "payments/sandbox.html", {"payment": payment})
+        if is_owner:
+            return redirect(order.get_absolute_url())
+        # No session of the order's owner (a web view): this page, without its buttons.
+        return render(
+            request, "payments/sandbox.html", {"payment": payment, "order": order, "sent": True}
+        )
+    return render(
+        request,
+        "payments/sandbox.html",
+        {"payment": payment, "order": order, "refusal": refusal, "is_owner": is_owner},
+    )

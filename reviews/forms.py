@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from reviews.models import Review
+from reviews.models import Review, ReviewReply
 
 RATING_CHOICES = [
     (stars, ngettext_lazy("%(stars)d star", "%(stars)d stars", stars) % {"stars": stars})
@@ -30,4 +30,16 @@ class ReviewForm(forms.Form):
         required=False,
         max_length=Review._meta.get_field("body").max_length,
         widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+class ReviewReplyForm(forms.Form):
+    """A merchant's reply in the admin; reviews.services.review_reply_create checks who may
+    write it and its limits."""
+
+    body = forms.CharField(
+        label=_("Reply"),
+        max_length=ReviewReply._meta.get_field("body").max_length,
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+        help_text=_("Public, shown under the review with your merchant's name; one per review."),
     )

@@ -53,9 +53,45 @@ class Review(BaseModel):
                 name="reviews_review_status_valid",
             ),
         ]
+        permissions = [
+            # Platform staff only (superusers and the Moderators group); never merchants,
+            # who must not decide which reviews of their own products are shown.
+            ("moderate_review", _("Can moderate reviews (publish, hold, hide)")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rating}★ {self.title}"
+
+
+class ReviewReply(BaseModel):
+    """The merchant's one public answer to a review of its product (plain text)."""
+
+    review = models.OneToOneField(
+        Review, on_delete=models.CASCADE, related_name="reply", verbose_name=_("review")
+    )
+    # Who wrote it, for the shop's records; the page shows the merchant's name, not theirs.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
+    body = models.TextField(_("reply"), max_length=2000)
+
+    class Meta:
+        verbose_name = _("review reply")
+        verbose_name_plural = _("review replies")
+        # One reply per review: the one-to-one column is unique in the database.
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(body=""), name="reviews_reviewreply_body_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply to review {self.review_id}"
 
 
 class BoughtTogether(models.Model):

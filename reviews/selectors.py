@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
@@ -63,6 +64,9 @@ def rating_histogram_rows(product: Product) -> list[RatingBar]:
 
 class ReviewAuthorAnnotations(TypedDict):
     author_full_name: str
+    # The merchant's reply, if any (both None without one).
+    reply_body: str | None
+    reply_created_at: datetime | None
 
 
 if TYPE_CHECKING:
@@ -71,10 +75,14 @@ if TYPE_CHECKING:
 
 def review_list_for_product(*, product_id: int) -> QuerySet[ReviewWithAuthor]:
     """A product's published reviews, newest first, with the author's name (only the name:
-    the author row, email included, is not loaded)."""
+    the author row, email included, is not loaded) and the merchant's reply (same query)."""
     return (
         Review.objects.filter(product_id=product_id, status=Review.Status.PUBLISHED)
-        .annotate(author_full_name=F("author__name"))
+        .annotate(
+            author_full_name=F("author__name"),
+            reply_body=F("reply__body"),
+            reply_created_at=F("reply__created_at"),
+        )
         .only("id", "product_id", "rating", "title", "body", "status", "created_at")
         .order_by("-created_at", "-id")
     )

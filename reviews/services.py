@@ -13,14 +13,23 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
-from catalog.models import Product
+from catalog.models import Merchant, Product
 from catalog.services import RatingFigures, product_ratings_write
 from orders.models import OrderLine
-from reviews.errors import AlreadyReviewed, NotPurchased
-from reviews.models import Review
+from reviews.errors import (
+    AlreadyReplied,
+    AlreadyReviewed,
+    ModerationNotAllowed,
+    NotMerchantStaff,
+    NotPurchased,
+    ReviewNotFound,
+)
+from reviews.models import Review, ReviewReply
 from shop.core.pagecache import catalog_changed
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,14 @@ logger = logging.getLogger(__name__)
 RECOMPUTE_DELAY_SECONDS = 2
 _PENDING_KEY = "reviews:recompute-pending:{}"
 RECOMPUTATIONS_KEY = "reviews:recomputations"  # a counter, for the bench and for ops
+
+# Created by reviews/migrations/0003 with the moderation permission: the platform's own
+# staff who decide which reviews are shown. Merchant staff never moderate.
+MODERATORS_GROUP = "Moderators"
+MODERATE_PERMISSION = "reviews.moderate_review"
+
+REPLY_MAX_LENGTH = ReviewReply._meta.get_field("body").max_length or 2000
+_MAX_ID = 2**63 - 1  # a bigint: a larger id names no row (and PostgreSQL refuses it)
 
 
 def _on_commit_reviews_changed(*, product_id: int) -> None:
@@ -83,10 +100,26 @@ def review_create(
     return review
 
 
+def review_can_moderate(*, user: User | AnonymousUser, product_id: int | None = None) -> bool:
+    """Whether the user may publish, hold or hide reviews (of this product, when given).
+
+    Moderation is the platform's: superusers and holders of `reviews.moderate_review` (the
+    Moderators group). Whoever sells a product never chooses which of its reviews are
+    shown, so a moderator who also staffs the product's merchant may not moderate it."""
+    if not user.is_authenticated or not user.has_perm(MODERATE_PERMISSION):
+        return False
+    if product_id is None or user.is_superuser:
+        return True
+    return not Product.objects.filter(pk=product_id, merchant__staff=user).exists()
+
+
 @transaction.atomic
-def review_set_status(*, review_id: int, status: str) -> Review:
-    """Moderation: publish, hold or hide a review; the figures follow."""
+def review_set_status(*, review_id: int, status: str, by: User) -> Review:
+    """Moderation: publish, hold or hide a review; the figures follow. Only for those
+    review_can_moderate allows (ModerationNotAllowed otherwise), whichever page asks."""
     review = Review.objects.select_for_update().get(pk=review_id)
+    if not review_can_moderate(user=by, product_id=review.product_id):
+        raise ModerationNotAllowed()
     if status not in Review.Status.values:
         raise ValidationError({"status": [_("Unknown status.")]})
     if review.status != status:
@@ -102,6 +135,57 @@ def review_delete(*, review_id: int) -> None:
     product_id = review.product_id
     review.delete()
     _on_commit_reviews_changed(product_id=product_id)
+
+
+# --- Merchant replies ---------------------------------------------------------------------
+
+
+def review_reply_target(*, review_id: int, by: User | AnonymousUser) -> Review:
+    """The review `by` may answer: the guard of review_reply_create, also asked by pages
+    that offer the reply form. Raises NotMerchantStaff (403) for a user who staffs no
+    merchant, ReviewNotFound (404) for a review of another merchant's product or none,
+    AlreadyReplied (409) once the review has its reply. Superusers are no exception: a
+    reply speaks for the merchant, so only its own staff write one."""
+    if not by.is_authenticated or not Merchant.objects.filter(staff=by).exists():
+        raise NotMerchantStaff()
+    if not 0 < review_id <= _MAX_ID:
+        raise ReviewNotFound()
+    review = (
+        Review.objects.filter(pk=review_id, product__merchant__staff=by)
+        .only("id", "product_id", "status")
+        .first()
+    )
+    if review is None:
+        raise ReviewNotFound()
+    if ReviewReply.objects.filter(review_id=review.pk).exists():
+        raise AlreadyReplied()
+    return review
+
+
+def _reply_body(body: object) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationError({"body": [_("Write a reply.")]})
+    text = body.strip()
+    if "\x00" in text:
+        raise ValidationError({"body": [_("Null characters are not allowed.")]})
+    if len(text) > REPLY_MAX_LENGTH:
+        raise ValidationError({"body": [_("The reply is too long.")]})
+    return text
+
+
+def review_reply_create(*, review_id: int, by: User, body: str) -> ReviewReply:
+    """The merchant's one public answer to a review of its product, written by its staff
+    (review_reply_target is the guard). Plain text: pages escape it when they show it."""
+    review = review_reply_target(review_id=review_id, by=by)
+    text = _reply_body(body)
+    try:
+        with transaction.atomic():
+            reply = ReviewReply.objects.create(review=review, author=by, body=text)
+            # Cached product pages and review lists show the reply once it is committed.
+            transaction.on_commit(catalog_changed)
+    except IntegrityError as exc:  # the one-to-one column: two replies raced
+        raise AlreadyReplied() from exc
+    return reply
 
 
 # --- Rating figures ---------------------------------------------------------------------

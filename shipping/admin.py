@@ -22,7 +22,6 @@ class ShippingMethodAdminForm(forms.ModelForm):
         fields = [
             "name",
             "price_amount",
-            "currency",
             "countries",
             "estimated_days",
             "is_active",

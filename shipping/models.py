@@ -28,7 +28,11 @@ class ShippingMethodQuerySet(models.QuerySet["ShippingMethod"]):
 class ShippingMethod(BaseModel):
     name = models.CharField(_("name"), max_length=120)
     price_amount = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3, default=_default_currency)
+    # The shop currency, never chosen per method: held to core.Shop's by a foreign key
+    # (shipping 0002). The price may be 0: free shipping is a legitimate offer.
+    currency = models.CharField(
+        _("currency"), max_length=3, default=_default_currency, editable=False
+    )
     countries = ArrayField(
         models.CharField(max_length=2),
         blank=True,

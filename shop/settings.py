@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
+    # Refresh tokens that were rotated or revoked (accounts/services/tokens.py).
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "shop.core",
@@ -105,6 +107,9 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
+# The only backend: every authenticate() (log-in page, API token, admin, anything added
+# later) goes through the log-in failure limit of accounts/services/login.py.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LimitedModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -242,6 +247,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Received returns whose refunds went through become refunded.
     "returns-settle": {"task": "fulfilment.tasks.returns_settle_task", "schedule": 60.0},
+    # Expired refresh tokens and their chains: rows written at every log-in and refresh.
+    "tokens-flush-expired": {
+        "task": "accounts.tasks.tokens_flush_expired_task",
+        "schedule": crontab(hour=4, minute=7),
+    },
     # Provider callbacks stored while the broker was down (or whose task was lost).
     "webhook-events-requeue": {
         "task": "payments.tasks.webhook_events_requeue_task",
@@ -275,6 +285,14 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 REGISTER_RATE = env.str("REGISTER_RATE", default="30/hour")
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_WINDOW = 15 * 60
+# Ceilings over the per (account, client address) limit above, in the same window: failures
+# on one account from all addresses (past it, only addresses that have failed on it are
+# refused) and failures from one address on all accounts (past it, that address is refused).
+LOGIN_FAILURE_ACCOUNT_LIMIT = env.int("LOGIN_FAILURE_ACCOUNT_LIMIT", default=100)
+LOGIN_FAILURE_ADDRESS_LIMIT = env.int("LOGIN_FAILURE_ADDRESS_LIMIT", default=100)
+# Proxies of our own in front of the app: 0 takes the socket's address and ignores
+# X-Forwarded-For; N takes its Nth address from the right (shop/core/clientip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
 # The Bayesian rating score: an average is pulled towards RATING_PRIOR_MEAN as if every
 # product had RATING_PRIOR_WEIGHT more reviews of that value.
@@ -320,7 +338,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "shop.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "shop.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"register": REGISTER_RATE},
+    # Any DRF throttle reads the client address as shop/core/clientip.py does.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SIMPLE_JWT = {
@@ -329,6 +348,11 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "SIGNING_KEY": SECRET_KEY,
+    # A refresh hands out a new refresh token and blacklists the one used; tokens carry a
+    # digest of the password hash, so changing the password ends every earlier token.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bazaar API",

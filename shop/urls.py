@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backoffice.views import admin_view_on_site
 from storefront import urls as storefront
 
 api_v1 = [
@@ -18,6 +19,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Before the admin's own: its "View on site" redirect, scoped (backoffice.views).
+    path(
+        "admin/r/<int:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(admin_view_on_site),
+        name="admin-view-on-site",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -35,8 +35,11 @@ class TokenRefreshInputSerializer(serializers.Serializer):
     refresh = StrictCharField()
 
 
-class TokenAccessOutputSerializer(serializers.Serializer):
+class TokenRefreshOutputSerializer(serializers.Serializer):
     access = serializers.CharField()
+    refresh = serializers.CharField(
+        help_text="The next refresh token: the one sent is used up (refresh tokens rotate)."
+    )
 
 
 class AddressInputSerializer(serializers.Serializer):

@@ -9,26 +9,24 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
 from accounts.api.serializers import (
     AddressInputSerializer,
     AddressOutputSerializer,
     RegisterInputSerializer,
-    TokenAccessOutputSerializer,
     TokenObtainInputSerializer,
     TokenPairOutputSerializer,
     TokenRefreshInputSerializer,
+    TokenRefreshOutputSerializer,
     UserOutputSerializer,
     UserUpdateInputSerializer,
 )
-from accounts.api.throttling import RegisterRateThrottle
-from accounts.errors import InvalidCredentials
+from accounts.errors import InvalidCredentials, TokenInvalid
 from accounts.http import AuthenticatedRequest
 from accounts.models import Address
+from shop.core.clientip import client_limit_key
+from shop.core.errors import DomainError
 from shop.core.serializers import error_response
 
 INVALID = {400: error_response("Invalid input (`code` = `invalid`, with `fields`).")}
@@ -55,22 +53,32 @@ class _PublicAuthApi(APIView):
         return 'Bearer realm="api"'
 
 
-class UserRegisterApi(_PublicAuthApi):
-    throttle_classes = [RegisterRateThrottle]
+def _unauthenticated(exc: DomainError) -> exceptions.AuthenticationFailed:
+    # AuthenticationFailed makes DRF add the WWW-Authenticate header a 401 needs.
+    return exceptions.AuthenticationFailed(exc.message)
 
+
+class UserRegisterApi(_PublicAuthApi):
     @extend_schema(
         operation_id="auth_register",
         request=RegisterInputSerializer,
         responses={201: UserOutputSerializer, **INVALID, **THROTTLED},
         parameters=[RETRY_AFTER],
-        description="Create an account. Weak password or taken email: 400. "
-        "Throttled per client IP at `REGISTER_RATE`.",
+        description="Create an account. Invalid email or weak password: 400. An email that "
+        "already has an account gets the same 201 answer (with an `id` no account will "
+        "ever have) and creates nothing; its owner is told by email. New accounts get a "
+        "welcome email. Throttled per client IP at `REGISTER_RATE`, shared with the "
+        "register page.",
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_register(**serializer.validated_data)
-        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+        registration = services.user_register(
+            **serializer.validated_data,
+            client_address=client_limit_key(request),
+            site_url=request.build_absolute_uri("/"),
+        )
+        return Response(UserOutputSerializer(registration).data, status=status.HTTP_201_CREATED)
 
 
 class TokenObtainApi(_PublicAuthApi):
@@ -80,7 +88,10 @@ class TokenObtainApi(_PublicAuthApi):
         responses={200: TokenPairOutputSerializer, **INVALID, **UNAUTHENTICATED, **THROTTLED},
         parameters=[RETRY_AFTER],
         description="Exchange email and password for a JWT pair. After `LOGIN_FAILURE_LIMIT` "
-        "failures for one email within 15 minutes: 429 until the window passes.",
+        "failures for one email from one client address within 15 minutes: 429 until the "
+        "window passes (the same limit as the log-in page and the admin; the owner can "
+        "still log in from an address that has not failed). Changing the password ends "
+        "every token issued before.",
     )
     def post(self, request: Request) -> Response:
         serializer = TokenObtainInputSerializer(data=request.data)
@@ -88,28 +99,48 @@ class TokenObtainApi(_PublicAuthApi):
         try:
             user = services.user_authenticate(**serializer.validated_data, request=request)
         except InvalidCredentials as exc:
-            # AuthenticationFailed makes DRF add the WWW-Authenticate header a 401 needs.
-            raise exceptions.AuthenticationFailed(exc.message) from exc
-        refresh = RefreshToken.for_user(user)
-        data = {"access": str(refresh.access_token), "refresh": str(refresh)}
-        return Response(TokenPairOutputSerializer(data).data)
+            raise _unauthenticated(exc) from exc
+        pair = services.token_pair_issue(user=user)
+        return Response(TokenPairOutputSerializer(pair).data)
 
 
 class TokenRefreshApi(_PublicAuthApi):
     @extend_schema(
         operation_id="auth_token_refresh",
         request=TokenRefreshInputSerializer,
-        responses={200: TokenAccessOutputSerializer, **INVALID, **UNAUTHENTICATED},
-        description="Exchange a refresh token for a new access token.",
+        responses={200: TokenRefreshOutputSerializer, **INVALID, **UNAUTHENTICATED},
+        description="Exchange a refresh token for a new access token and the next refresh "
+        "token; the one sent is used up. A used-up, revoked or expired refresh token, or "
+        "one issued before a password change: 401. Sending a used-up one again also "
+        "revokes the newer tokens rotated from it (a copy must have leaked).",
     )
     def post(self, request: Request) -> Response:
-        TokenRefreshInputSerializer(data=request.data).is_valid(raise_exception=True)
-        serializer = TokenRefreshSerializer(data=request.data)
+        serializer = TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
-        return Response(serializer.validated_data)
+            pair = services.token_refresh(refresh=serializer.validated_data["refresh"])
+        except TokenInvalid as exc:
+            raise _unauthenticated(exc) from exc
+        return Response(TokenRefreshOutputSerializer(pair).data)
+
+
+class TokenRevokeApi(_PublicAuthApi):
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        request=TokenRefreshInputSerializer,
+        responses={204: None, **INVALID, **UNAUTHENTICATED},
+        description="Log out: this refresh token, and every refresh token rotated from it, "
+        "answers 401 from now on. Access tokens already issued work until they expire "
+        "(`JWT_ACCESS_MINUTES`). An invalid or expired refresh token: 401.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.token_revoke(refresh=serializer.validated_data["refresh"])
+        except TokenInvalid as exc:
+            raise _unauthenticated(exc) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

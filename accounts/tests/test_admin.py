@@ -1,7 +1,9 @@
 import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
 
 from accounts.models import Address, User
-from accounts.tests.factories import AddressFactory, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, AddressFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,94 @@ def test_admin_address_refuses_a_bad_country(admin_client):
     assert "country" in response.context["adminform"].form.errors
     address.refresh_from_db()
     assert address.country == "US"
+
+
+# --- the admin log-in goes through the one failure limit ------------------------------------
+
+ADMIN_LOGIN = "/admin/login/?next=/admin/"
+
+
+def _admin_login(client, email, password, address="198.51.100.66"):
+    return client.post(ADMIN_LOGIN, {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+
+
+def test_admin_log_in_works(client, staff):
+    response = _admin_login(client, "staff@example.com", DEFAULT_PASSWORD)
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(staff.pk)
+
+
+def test_after_the_api_locks_an_email_the_admin_refuses_it_too(client, api_client, settings, staff):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        api_client.post(
+            "/api/v1/auth/token/",
+            {"email": "staff@example.com", "password": "guess"},
+            format="json",
+            REMOTE_ADDR="198.51.100.66",
+        )
+
+    response = _admin_login(client, "staff@example.com", DEFAULT_PASSWORD)
+
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+    assert "Too many failed log-in attempts" in response.content.decode()
+
+
+def test_admin_guesses_count_for_every_other_door(client, api_client, settings, staff):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    statuses = [
+        _admin_login(client, "Staff@example.com", f"guess{n}").status_code for n in range(5)
+    ]
+    assert statuses == [200] * 5
+    assert SESSION_KEY not in client.session
+
+    api = api_client.post(
+        "/api/v1/auth/token/",
+        {"email": "staff@example.com", "password": DEFAULT_PASSWORD},
+        format="json",
+        REMOTE_ADDR="198.51.100.66",
+    )
+    assert api.status_code == 429
+    page = Client().post(
+        "/accounts/login/",
+        {"email": "staff@example.com", "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="198.51.100.66",
+    )
+    assert "Too many failed log-in attempts" in page.content.decode()
+
+
+def test_the_admin_still_lets_staff_in_from_an_address_that_has_not_failed(client, settings, staff):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    for _ in range(2):
+        _admin_login(Client(), "staff@example.com", "guess", address="198.51.100.66")
+
+    response = _admin_login(client, "staff@example.com", DEFAULT_PASSWORD, address="203.0.113.5")
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(staff.pk)
+
+
+def test_a_shopper_with_the_right_password_is_not_let_into_the_admin(client):
+    UserFactory(email="shopper@example.com")
+    response = _admin_login(client, "shopper@example.com", DEFAULT_PASSWORD)
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+
+
+def test_any_authenticate_call_is_limited_too(settings, staff):
+    # The only authentication backend calls the limiter: a door added later (here the test
+    # client's login(), which calls authenticate()) cannot skip it.
+    from django.conf import settings as live
+
+    assert live.AUTHENTICATION_BACKENDS == ["accounts.backends.LimitedModelBackend"]
+    settings.LOGIN_FAILURE_LIMIT = 2
+    browser = Client()
+    assert not browser.login(username="staff@example.com", password="guess")
+    assert not browser.login(email="staff@example.com", password="guess")
+    assert not browser.login(username="staff@example.com", password=DEFAULT_PASSWORD)
+    assert SESSION_KEY not in browser.session

@@ -25,28 +25,30 @@ def test_register_page_has_labelled_fields_and_a_register_button(client):
     assert "X-Page-Cache" not in response  # never stored for anonymous visitors
 
 
-def test_register_page_creates_the_user_logs_in_and_goes_home(client):
+def test_register_page_creates_the_user_and_says_to_check_the_mail(client):
     response = client.post(
         "/accounts/register/", {"email": "new@example.com", "name": "New", "password": STRONG}
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/accounts/register/done/"
     user = User.objects.get(email="new@example.com")
-    assert client.session[SESSION_KEY] == str(user.pk)
+    assert user.name == "New" and user.check_password(STRONG)
+    # Not logged in: that would tell a new email from a taken one (test_registration.py).
+    assert SESSION_KEY not in client.session
+    assert [m.to for m in mail.outbox] == [["new@example.com"]]
 
 
 def test_register_page_shows_service_errors_on_the_fields(client):
-    UserFactory(email="taken@example.com")
-
     response = client.post(
-        "/accounts/register/", {"email": "TAKEN@example.com", "name": "", "password": "123"}
+        "/accounts/register/",
+        {"email": "someone@example.com", "name": "someone", "password": "123"},
     )
 
     assert response.status_code == 200
     form = response.context["form"]
-    assert "email" in form.errors and "password" in form.errors
-    assert User.objects.count() == 1
+    assert "password" in form.errors
+    assert not User.objects.exists()
     assert SESSION_KEY not in client.session
 
 
@@ -216,3 +218,69 @@ def test_password_reset_for_an_unknown_email_sends_nothing_but_looks_the_same(cl
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/reset/sent/"
     assert mail.outbox == []
+
+
+def test_login_page_still_lets_the_owner_in_from_an_address_that_has_not_failed(client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    UserFactory(email="me@example.com")
+    for _ in range(2):
+        client.post(
+            "/accounts/login/", {"email": "me@example.com", "password": "x"}, REMOTE_ADDR="6.6.6.6"
+        )
+
+    refused = client.post(
+        "/accounts/login/",
+        {"email": "me@example.com", "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="6.6.6.6",
+        HTTP_X_FORWARDED_FOR="203.0.113.10",  # ignored: no trusted proxy
+    )
+    assert SESSION_KEY not in client.session
+    assert "Too many failed log-in attempts" in refused.content.decode()
+
+    response = client.post(
+        "/accounts/login/",
+        {"email": "me@example.com", "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="203.0.113.10",
+    )
+    assert response.status_code == 302
+    assert SESSION_KEY in client.session
+
+
+# --- password reset: throttled per address, a few mails per account ------------------------
+
+
+def _reset(client, email, address="203.0.113.7", **extra):
+    return client.post("/accounts/password/reset/", {"email": email}, REMOTE_ADDR=address, **extra)
+
+
+def test_password_reset_requests_are_throttled_per_client_address(client, settings):
+    settings.REGISTER_RATE = "2/hour"
+    settings.TRUSTED_PROXY_COUNT = 0
+    for n in range(2):
+        response = _reset(client, f"u{n}@example.com", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+        assert response.status_code == 302
+
+    refused = _reset(client, "u9@example.com", HTTP_X_FORWARDED_FOR="10.0.0.9")
+    assert refused.status_code == 200
+    assert "Too many requests" in refused.content.decode()
+    # The same answer whether the email has an account or not: it depends on the address.
+    UserFactory(email="me@example.com")
+    assert "Too many requests" in _reset(client, "me@example.com").content.decode()
+    assert mail.outbox == []
+    assert _reset(client, "me@example.com", address="198.51.100.9").status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_password_reset_mails_to_one_account_are_capped(client, settings):
+    settings.REGISTER_RATE = "100/hour"
+    UserFactory(email="victim@example.com")
+    for n in range(8):
+        response = _reset(client, "victim@example.com", address=f"198.51.100.{n}")
+        assert response.status_code == 302  # the answer never changes
+    assert len(mail.outbox) == 5
+
+
+def test_password_reset_finds_the_account_under_a_look_alike_spelling(client):
+    UserFactory(email="shopper@example.com")
+    _reset(client, "\u017fhopper@EXAMPLE.com")
+    assert [m.to for m in mail.outbox] == [["shopper@example.com"]]

@@ -9,6 +9,7 @@ from catalog.services import MERCHANTS_GROUP
 from catalog.tests.factories import MerchantFactory, ProductFactory, VariantFactory
 from orders.models import Order, OrderEvent
 from orders.tests.factories import place_order
+from payments.services.cancel import order_cancel
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:orders_order_changelist")
@@ -78,7 +79,7 @@ def test_superuser_sees_every_order_and_searches_by_number_and_email(superuser_c
 
 
 def test_filter_by_status(superuser_client, orders):
-    Order.objects.filter(pk=orders["only_b"].pk).update(status=Order.Status.CANCELLED)
+    order_cancel(order_id=orders["only_b"].pk)
     response = superuser_client.get(CHANGELIST, {"status__exact": "cancelled"})
     assert list(response.context["cl"].result_list) == [orders["only_b"]]
 

@@ -59,6 +59,22 @@ class CartLineOutputSerializer(serializers.Serializer):
     currency = serializers.CharField(
         read_only=True, help_text=_("ISO 4217 code of `unit_price` and `line_total`.")
     )
+    added_unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "The price of one unit when you added the line (null for lines from before it "
+            "was recorded)."
+        ),
+    )
+    price_changed = serializers.BooleanField(
+        read_only=True,
+        help_text=_(
+            "True when `unit_price` is no longer `added_unit_price`: show it before checkout."
+        ),
+    )
 
 
 class CartOutputSerializer(serializers.Serializer):

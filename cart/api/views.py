@@ -38,7 +38,12 @@ NOT_FOUND = {404: error_response("No such line in your cart (`not_found`).")}
 
 def _line_data(line: CartLine) -> dict[str, Any]:
     return CartLineOutputSerializer(
-        CartItem(id=line.pk, variant=line.variant, quantity=line.quantity)
+        CartItem(
+            id=line.pk,
+            variant=line.variant,
+            quantity=line.quantity,
+            added_unit_price=line.added_unit_price_amount,
+        )
     ).data
 
 

@@ -19,3 +19,4 @@ class CartLineFactory(factory.django.DjangoModelFactory):
     cart = factory.SubFactory(CartFactory)
     variant = factory.SubFactory(VariantFactory)
     quantity = 1
+    added_unit_price_amount = factory.LazyAttribute(lambda line: line.variant.price_amount)

@@ -5,12 +5,13 @@ import pytest
 from cart import selectors
 from cart.tests.factories import CartFactory, CartLineFactory
 from catalog.tests.factories import VariantFactory
+from shop.core.testing import shop_currency_switch
 
 pytestmark = pytest.mark.django_db
 
 
 def test_cart_for_user_has_todays_prices_totals_and_count(user, settings):
-    settings.SHOP_CURRENCY = "EUR"
+    shop_currency_switch(settings, "EUR")
     cart = CartFactory(user=user)
     first = CartLineFactory(cart=cart, variant__price_amount=Decimal("19.90"), quantity=3)
     second = CartLineFactory(cart=cart, variant__price_amount=Decimal("0.05"), quantity=1)

@@ -128,3 +128,22 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = fields
+
+
+class AcknowledgedLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    acknowledged_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class OrderAcknowledgeOutputSerializer(serializers.Serializer):
+    """An acknowledged order as its merchant's staff see it: their own lines only (not the
+    order's totals, which hold other merchants' lines)."""
+
+    number = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Order.Status.choices, read_only=True)
+    acknowledged_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("When a merchant first acknowledged the order: it can no longer be cancelled."),
+    )
+    lines = AcknowledgedLineSerializer(many=True, read_only=True, help_text=_("Your lines."))

@@ -13,7 +13,11 @@ from rest_framework.views import APIView
 from accounts import selectors as account_selectors
 from accounts.models import Address
 from orders import selectors, services
-from orders.api.serializers import OrderCreateInputSerializer, OrderOutputSerializer
+from orders.api.serializers import (
+    OrderAcknowledgeOutputSerializer,
+    OrderCreateInputSerializer,
+    OrderOutputSerializer,
+)
 from orders.models import Order
 from orders.services import ShippingAddress
 from shop.core.idempotency import MAX_KEY_LENGTH, idempotent_call
@@ -134,3 +138,38 @@ class OrderDetailApi(APIView):
     def get(self, request, number):
         order = selectors.order_get_for_customer(user=request.user, number=number)
         return Response(OrderOutputSerializer(order).data)
+
+
+class StaffOrderAcknowledgeApi(APIView):
+    @extend_schema(
+        operation_id="staff_orders_acknowledge",
+        summary="Acknowledge your lines of a paid order",
+        description=(
+            "Merchant staff say they are preparing their lines of a `paid` (or "
+            "`partially_shipped`) order; from then on the shopper can no longer cancel it. "
+            "Repeating it changes nothing. Not merchant staff: 403; an order without lines "
+            "of your merchants: 404; any other status: 409 `invalid_transition`."
+        ),
+        request=None,
+        responses={
+            200: OrderAcknowledgeOutputSerializer,
+            403: error_response("You are not a merchant's staff (`permission_denied`)."),
+            404: error_response("No such order with lines of your merchants (`not_found`)."),
+            409: error_response("The order is not paid (`invalid_transition`)."),
+        },
+    )
+    def post(self, request, number):
+        order = selectors.order_get_for_merchant_staff(user=request.user, number=number)
+        services.order_acknowledge(order_id=order.pk, by=request.user)
+        order.refresh_from_db()
+        lines = selectors.order_lines_for_merchant_staff(user=request.user, order=order)
+        return Response(
+            OrderAcknowledgeOutputSerializer(
+                {
+                    "number": order.number,
+                    "status": order.status,
+                    "acknowledged_at": order.acknowledged_at,
+                    "lines": list(lines),
+                }
+            ).data
+        )

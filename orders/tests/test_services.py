@@ -22,6 +22,7 @@ from orders.services import (
 from orders.tests.factories import ADDRESS, place_order
 from payments.services.cancel import order_cancel
 from shipping.tests.factories import ShippingMethodFactory
+from shop.core.testing import shop_currency_switch
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +219,7 @@ def test_expiry_leaves_paid_orders_alone(settings):
 
 
 def test_totals_sum_lines_and_shipping_in_the_shop_currency(settings):
-    settings.SHOP_CURRENCY = "EUR"
+    shop_currency_switch(settings, "EUR")
     a = VariantFactory(price_amount=Decimal("0.10"), stock=10)
     b = VariantFactory(price_amount=Decimal("19.99"), stock=10)
     method = ShippingMethodFactory(price_amount=Decimal("0.00"))

@@ -52,6 +52,13 @@ class PaymentProvider(Protocol):
 
     def refund(self, *, payment: Payment, refund: Refund) -> CreatedRefund: ...
 
+    def void(self, *, payment: Payment) -> bool:
+        """Make sure a payment whose order was cancelled never takes money; True when it
+        is void at the provider, False when the provider could no longer stop it (the money
+        was taken: its capture is reported and refunded). Idempotent; ProviderError when
+        the provider cannot be reached."""
+        ...
+
 
 def sign(*, payload: bytes, secret: str, timestamp: int | None = None) -> str:
     """A `Stripe-Signature` header value for `payload`."""

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,7 +31,10 @@ class SandboxProvider:
         reference = f"sbx_pi_{secrets.token_hex(12)}"
         return CreatedPayment(
             reference=reference,
-            redirect_path=reverse("payments:sandbox", kwargs={"reference": reference}),
+            redirect_path=reverse(
+                "payments:sandbox",
+                kwargs={"token": sandbox_link_token(payment_id=payment.pk, reference=reference)},
+            ),
         )
 
     def verify_callback(self, *, payload: bytes, signature: str) -> dict[str, Any]:
@@ -40,6 +44,45 @@ class SandboxProvider:
 
     def refund(self, *, payment: Payment, refund: Refund) -> CreatedRefund:
         return CreatedRefund(reference=f"sbx_re_{secrets.token_hex(12)}", succeeded=True)
+
+    def void(self, *, payment: Payment) -> bool:
+        # The sandbox's only way to pay is its page, which refuses a payment that is no
+        # longer pending (payments.views.sandbox_payment_view): nothing to tell it.
+        return True
+
+
+# The payment page's link is its own credential: a mobile app opens it in a web view with
+# no session, so it carries the payment it is for, signed, and lives as long as the order
+# may be paid (ORDER_PAYMENT_TIMEOUT), not longer.
+_LINK_SALT = "payments.sandbox.link"
+
+
+def sandbox_link_token(*, payment_id: int, reference: str) -> str:
+    """The signed, timestamped part of a sandbox payment page's URL."""
+    return signing.TimestampSigner(salt=_LINK_SALT).sign_object(
+        {"payment": payment_id, "reference": reference}
+    )
+
+
+def sandbox_link_payment(*, token: str) -> tuple[int, str] | None:
+    """(payment id, provider reference) a link was made for; None when it is forged,
+    altered, malformed or older than ORDER_PAYMENT_TIMEOUT."""
+    try:
+        data = signing.TimestampSigner(salt=_LINK_SALT).unsign_object(
+            token, max_age=settings.ORDER_PAYMENT_TIMEOUT
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    payment_id, reference = data.get("payment"), data.get("reference")
+    if (
+        not isinstance(payment_id, int)
+        or isinstance(payment_id, bool)
+        or not isinstance(reference, str)
+    ):
+        return None
+    return payment_id, reference
 
 
 def sandbox_event_build(*, payment: Payment, succeeded: bool) -> dict[str, Any]:

@@ -64,3 +64,20 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise ProviderError(str(exc)) from exc
         return CreatedRefund(reference=created.id, succeeded=created.status == "succeeded")
+
+    def void(self, *, payment: Payment) -> bool:
+        """Cancel the PaymentIntent. One Stripe refuses because it succeeded (or is being
+        processed) already cannot be stopped: its money arrives by webhook and is refunded."""
+        try:
+            self._client().v1.payment_intents.cancel(
+                payment.provider_reference,
+                params={"cancellation_reason": "abandoned"},
+                options={"idempotency_key": f"bazaar-payment-void-{payment.pk}"},
+            )
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "payment_intent_unexpected_state":
+                return False
+            raise ProviderError(str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise ProviderError(str(exc)) from exc
+        return True

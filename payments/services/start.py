@@ -10,6 +10,7 @@ from payments import transitions
 from payments.errors import PaymentNotAllowed, ProviderError
 from payments.models import Payment, PaymentStatus
 from payments.providers import provider_get
+from payments.services.cancel import payment_void_enqueue
 from shop.core.errors import PaymentFailed
 
 
@@ -40,10 +41,23 @@ def payment_start(*, order: Order, provider_name: str) -> Payment:
             payment.failure_reason = str(exc)[:255]
             payment.save(update_fields=["status", "failure_reason", "updated_at"])
         raise PaymentFailed(_("The payment provider could not be reached. Try again.")) from exc
-    payment.provider_reference = created.reference
-    payment.client_secret = created.client_secret
-    payment.redirect_url = created.redirect_path
-    payment.save(
-        update_fields=["provider_reference", "client_secret", "redirect_url", "updated_at"]
-    )
+    with transaction.atomic():
+        # Lock order: the order, then the payment. A cancel that ran while the provider was
+        # being asked has voided this payment: the provider must hear of it too.
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment.provider_reference = created.reference
+        payment.client_secret = created.client_secret
+        payment.redirect_url = created.redirect_path
+        payment.save(
+            update_fields=["provider_reference", "client_secret", "redirect_url", "updated_at"]
+        )
+        if payment.void_requested_at is not None:
+            payment_pk = payment.pk
+            transaction.on_commit(lambda: payment_void_enqueue(payment_pk=payment_pk))
+    if payment.void_requested_at is not None:
+        raise PaymentNotAllowed(
+            _("Order %(number)s is %(status)s and cannot be paid.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
     return payment

@@ -1,6 +1,7 @@
 """A tiny Stripe API on 127.0.0.1 for tests: the real `stripe` library talks HTTP to it.
 
-It answers `POST /v1/payment_intents` and `POST /v1/refunds` with Stripe-shaped JSON,
+It answers `POST /v1/payment_intents`, `POST /v1/payment_intents/{id}/cancel` and
+`POST /v1/refunds` with Stripe-shaped JSON,
 replays the first answer for a repeated `Idempotency-Key` (as Stripe does), records every
 request (path, form-decoded params, headers), and can be told to fail the next calls.
 """
@@ -85,6 +86,20 @@ class FakeStripe:
             }
             self.intents[intent_id] = intent
             return 200, intent
+        if path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+            intent = self.intents.get(path.split("/")[3])
+            if intent is None:
+                return 404, _error("invalid_request_error", "No such payment_intent.")
+            if intent["status"] in ("succeeded", "processing"):
+                # What Stripe answers for an intent that can no longer be cancelled.
+                return 400, _error(
+                    "invalid_request_error",
+                    "This PaymentIntent's status is succeeded; it cannot be canceled.",
+                    code="payment_intent_unexpected_state",
+                )
+            intent["status"] = "canceled"
+            intent["cancellation_reason"] = params.get("cancellation_reason")
+            return 200, intent
         if path == "/v1/refunds":
             intent = self.intents.get(params.get("payment_intent", ""))
             if intent is None:
@@ -106,8 +121,11 @@ def _nested(params: dict[str, str], name: str) -> dict[str, str]:
     return {k[len(prefix) : -1]: v for k, v in params.items() if k.startswith(prefix)}
 
 
-def _error(kind: str, message: str) -> dict:
-    return {"error": {"type": kind, "message": message}}
+def _error(kind: str, message: str, code: str | None = None) -> dict:
+    error = {"type": kind, "message": message}
+    if code is not None:
+        error["code"] = code
+    return {"error": error}
 
 
 def _handler(fake_getter):

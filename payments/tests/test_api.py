@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import transaction
+from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import VariantFactory
@@ -96,9 +97,11 @@ def test_start_sandbox_payment_answers_201_with_an_absolute_redirect_url(auth_cl
     assert body["provider"] == "sandbox"
     assert body["provider_reference"] == payment.provider_reference
     assert body["provider_reference"].startswith("sbx_pi_")
-    assert body["redirect_url"] == (
-        f"http://testserver/payments/sandbox/{payment.provider_reference}/"
-    )
+    # Absolute and signed: it opens the sandbox page without any session (a web view).
+    assert body["redirect_url"] == f"http://testserver{payment.redirect_url}"
+    assert body["redirect_url"].startswith("http://testserver/payments/sandbox/")
+    page = Client().get(body["redirect_url"])
+    assert page.status_code == 200 and ">Pay</button>" in page.content.decode()
 
 
 def test_start_stripe_payment_answers_the_client_secret(auth_client, order, fake_stripe):

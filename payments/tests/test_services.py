@@ -508,11 +508,27 @@ def test_late_payment_with_stock_sold_meanwhile_is_refunded(
     assert stock_drift() == []
 
 
-def test_late_payment_on_a_shopper_cancelled_order_follows_the_same_path(secret):
+def test_late_payment_on_a_shopper_cancelled_order_is_refunded_and_never_revives_it(
+    secret, django_capture_on_commit_callbacks
+):
+    """Issue 9 item 1: before, this order came back `paid` and the stock was sold again."""
     variant, order, payment = order_with_payment(stock=5, quantity=2)
-    order_cancel(order_id=order.pk)
-    pay(payment, secret)
-    refresh(order, variant)
-    assert order.status == Order.Status.PAID
-    assert (variant.stock, variant.reserved) == (3, 0)
+    order_cancel(order_id=order.pk, by=order.user)
+    queue_clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        event = pay(payment, secret)
+    refresh(order, variant, payment)
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert order.status == Order.Status.CANCELLED
+    assert order.cancelled_by_kind == Order.CancelledBy.CUSTOMER
+    assert (variant.stock, variant.reserved) == (5, 0)  # never sold again
+    assert payment.status == Payment.Status.CAPTURED  # booked: it is ours until refunded
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.amount, refund.reason) == (payment.amount, "order cancelled by customer")
+    assert queued_for(REFUND_TASK) == [{"refund_id": refund.pk}]
+    assert "refunded in full" in order.events.latest("id").note
+    refund_execute(refund_id=refund.pk)
+    refresh(order, payment)
+    assert payment.status == Payment.Status.REFUNDED
+    assert order.status == Order.Status.CANCELLED
     assert stock_drift() == []

@@ -1,11 +1,15 @@
 """Reviews API serializers (API.md "Catalog": `products/{id}/reviews/`)."""
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from reviews.models import Review
 from reviews.selectors import author_display_name
+from reviews.services import REPLY_MAX_LENGTH
 from shop.core.serializers import NO_NUL, StrictCharField, StrictIntegerField
 
 _TITLE_MAX = Review._meta.get_field("title").max_length
@@ -32,18 +36,46 @@ class ReviewCreateInputSerializer(serializers.Serializer):
     )
 
 
+class ReviewReplyOutputSerializer(serializers.Serializer):
+    """The merchant's public answer to a review (plain text)."""
+
+    body = serializers.CharField(read_only=True)
+    created = serializers.DateTimeField(source="created_at", read_only=True)
+
+
+class ReviewReplyCreateInputSerializer(serializers.Serializer):
+    body = StrictCharField(
+        max_length=REPLY_MAX_LENGTH,
+        trim_whitespace=True,
+        help_text=_("Plain text, shown under the review with the merchant's name."),
+    )
+
+
 class ReviewOutputSerializer(serializers.ModelSerializer):
     author_name = serializers.SerializerMethodField(
         help_text=_('The author\'s first name and initial ("Ada L."); never the email.')
     )
     created = serializers.DateTimeField(source="created_at", read_only=True)
+    reply = serializers.SerializerMethodField(
+        help_text=_("The merchant's one public answer, or null.")
+    )
 
     class Meta:
         model = Review
-        fields = ["id", "rating", "title", "body", "author_name", "created"]
+        fields = ["id", "rating", "title", "body", "author_name", "created", "reply"]
 
     def get_author_name(self, review: Review) -> str:
         name = getattr(review, "author_full_name", None)
         if name is None:  # a review fresh from the service: its author is at hand
             name = review.author.name
         return author_display_name(name)
+
+    @extend_schema_field(ReviewReplyOutputSerializer(allow_null=True))
+    def get_reply(self, review: Review) -> dict[str, Any] | None:
+        # Lists carry the reply as annotations (review_list_for_product: no extra query);
+        # a review fresh from review_create has none yet.
+        body = getattr(review, "reply_body", None)
+        if body is None:
+            return None
+        reply = {"body": body, "created_at": getattr(review, "reply_created_at", None)}
+        return dict(ReviewReplyOutputSerializer(reply).data)

@@ -10,7 +10,12 @@ from rest_framework.views import APIView
 
 from catalog.api.serializers import ProductListSerializer
 from reviews import selectors, services
-from reviews.api.serializers import ReviewCreateInputSerializer, ReviewOutputSerializer
+from reviews.api.serializers import (
+    ReviewCreateInputSerializer,
+    ReviewOutputSerializer,
+    ReviewReplyCreateInputSerializer,
+    ReviewReplyOutputSerializer,
+)
 from shop.core.api import AnonymousCacheMixin
 from shop.core.serializers import error_response
 
@@ -92,3 +97,36 @@ class ProductRecommendationListApi(AnonymousCacheMixin, APIView):
         return Response(
             ProductListSerializer(products, many=True, context={"request": request}).data
         )
+
+
+class StaffReviewReplyCreateApi(APIView):
+    """POST: the merchant's one public reply to a review of its product (merchant staff)."""
+
+    @extend_schema(
+        operation_id="staff_reviews_reply_create",
+        summary="Reply to a review of your merchant's product",
+        description=(
+            "Merchant staff answer a review of one of their merchant's products, publicly and "
+            "once; the reply is shown under the review with the merchant's name. Hiding a "
+            "review is for the shop's moderators, never a merchant's."
+        ),
+        request=ReviewReplyCreateInputSerializer,
+        responses={
+            201: ReviewReplyOutputSerializer,
+            400: error_response("Invalid input (`invalid`, with `fields`): an empty or long body."),
+            403: error_response("`not_merchant_staff`: you are not the staff of any merchant."),
+            404: error_response(
+                "`not_found`: no such review, or a review of another merchant's product."
+            ),
+            409: error_response("`already_replied`: a review gets one reply."),
+        },
+    )
+    def post(self, request, pk: int):
+        # The guard first, so who may not reply learns that before anything about the body.
+        services.review_reply_target(review_id=pk, by=request.user)
+        serializer = ReviewReplyCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reply = services.review_reply_create(
+            review_id=pk, by=request.user, body=serializer.validated_data["body"]
+        )
+        return Response(ReviewReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)

@@ -83,3 +83,30 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+class Shop(models.Model):
+    """The shop itself: one row (id 1), created by migration from `SHOP_CURRENCY`.
+
+    `currency` is what every catalog price and shipping price is stored in. The price
+    tables hold it by a foreign key on their `currency` column (catalog and shipping
+    migrations), so a row in another currency cannot exist, whatever a form or a script
+    sends; and since the key is to this one row, the database itself says which currency
+    its prices are in. A deployment whose `SHOP_CURRENCY` disagrees fails the `core.E001`
+    check (run by `migrate`) and checkout refuses to sell rather than relabel a price."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    currency = models.CharField(_("currency"), max_length=3, unique=True)
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shop")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="core_shop_one_row"),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="core_shop_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shop ({self.currency})"

@@ -3,7 +3,7 @@
 import re
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -73,3 +73,12 @@ def caches_clear_owned() -> None:
     wrote, under the test CACHE_KEY_PREFIX; nothing else in those databases is touched."""
     for alias in settings.CACHES:
         cache_clear_owned(alias)
+
+
+def shop_currency_switch(django_settings: Any, currency: str) -> None:
+    """Make a test's shop sell in `currency`: the setting and the core_shop row the price
+    tables are held to. Call it before the test makes any price (catalog, shipping)."""
+    from shop.core.models import Shop
+
+    django_settings.SHOP_CURRENCY = currency
+    Shop.objects.filter(pk=1).update(currency=currency)

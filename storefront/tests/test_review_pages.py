@@ -372,3 +372,30 @@ def test_home_query_count_with_recently_viewed(client, user, django_assert_num_q
     with django_assert_num_queries(6):
         html = _html(client.get(reverse("catalog:home")))
     assert len(_card_names(html, "recent-heading")) == 6
+
+
+# --- the merchant's reply ------------------------------------------------------------------
+
+
+def test_the_merchants_reply_shows_under_the_review_escaped(django_capture_on_commit_callbacks):
+    from reviews.services import review_reply_create
+
+    product = ProductFactory(merchant__name="Lamp & Co")
+    staff = UserFactory(is_staff=True)
+    product.merchant.staff.add(staff)
+    answered = ReviewFactory(product=product, title="Answered")
+    ReviewFactory(product=product, title="Unanswered")
+    anonymous = Client()
+    assert "review__reply" not in _html(anonymous.get(product.get_absolute_url()))  # cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        review_reply_create(review_id=answered.pk, by=staff, body=f"Sorry!\n{XSS}")
+    reset_local_version()  # another process would see the new version within a second
+    html = _html(anonymous.get(product.get_absolute_url()))
+
+    assert _review_titles(html) == ["Unanswered", "Answered"]
+    answered_html = re.search(rf'id="review-{answered.pk}">.*?</li>', html, re.S).group(0)
+    assert "Reply from Lamp &amp; Co" in answered_html
+    assert "<p>Sorry!<br>&lt;script&gt;alert(1)&lt;/script&gt;</p>" in answered_html
+    assert XSS not in html
+    assert html.count('class="review__reply"') == 1

@@ -31,7 +31,8 @@ def _cart_for(request: HttpRequest) -> CartView:
     if request.user.is_authenticated:
         return selectors.cart_get_for_user(user=request.user)
     return selectors.cart_get_for_session(
-        session_lines=request.session.get(services.SESSION_KEY, {})
+        session_lines=request.session.get(services.SESSION_KEY, {}),
+        session_prices=request.session.get(services.SESSION_PRICES_KEY, {}),
     )
 
 

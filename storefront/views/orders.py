@@ -187,6 +187,8 @@ def _place(
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
+    except DomainError as exc:  # e.g. currency_mismatch: checkout refuses, it never crashes
+        form.add_error(None, str(exc.message))
     else:
         return body["number"], replayed
     return None, False
@@ -209,6 +211,7 @@ def order_detail_view(request: AuthenticatedHttpRequest, number: str) -> HttpRes
             "latest_payment": payments[-1] if payments else None,
             "pay_form": pay_form,
             **order_fulfilment_context(order),
+            "history": list(selectors.order_history_for_customer(order=order)),
         },
     )
 

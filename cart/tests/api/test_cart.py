@@ -52,6 +52,8 @@ def test_get_cart_shape_and_money_strings(auth_client, user):
         "unit_price": "19.90",
         "line_total": "59.70",
         "currency": "USD",
+        "added_unit_price": "19.90",
+        "price_changed": False,
     }
     assert body["subtotal"] == "59.80"
     assert body["currency"] == "USD"

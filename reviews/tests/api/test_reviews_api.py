@@ -43,7 +43,8 @@ def test_list_shape_published_only_newest_first(api_client):
     assert body["count"] == 2 and body["next"] is None and body["previous"] is None
     assert [r["title"] for r in body["results"]] == ["New", "Old"]
     first, second = body["results"]
-    assert set(first) == {"id", "rating", "title", "body", "author_name", "created"}
+    assert set(first) == {"id", "rating", "title", "body", "author_name", "created", "reply"}
+    assert first["reply"] is None
     assert first["id"] == new.pk and first["rating"] == 2 and first["author_name"] == "Grace"
     assert second["author_name"] == "Ada L." and second["body"] == "Fine."
 
@@ -139,6 +140,7 @@ def test_buyer_creates_a_review(auth_client, user, django_capture_on_commit_call
         "body": XSS,
         "author_name": "Ada L.",
         "created": body["created"],
+        "reply": None,
     }
     assert review.status == Review.Status.PUBLISHED
     assert len(callbacks) >= 2  # the recomputation request and the cache invalidation

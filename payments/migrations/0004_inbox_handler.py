@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_finance_group'),
+        ('payments', '0003_payment_void'),
     ]
 
     operations = [

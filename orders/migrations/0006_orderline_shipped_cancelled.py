@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_stockmovement'),
-        ('orders', '0004_orderline_product'),
+        ('orders', '0005_cancelled_by_and_acknowledged'),
     ]
 
     operations = [
