@@ -87,6 +87,33 @@ def order_returnable(*, order: Order) -> dict[int, Returnable]:
     }
 
 
+def order_returnable_from(
+    *, shipments: list[Shipment], returns: list[Return]
+) -> dict[int, Returnable]:
+    """What order_returnable says, from an order's shipments and returns already loaded
+    with their lines (shipment_list_for_order, return_list_for_order): no query, for the
+    order page. The service (return_request) still decides on order_returnable, locked."""
+    delivered: dict[int, int] = {}
+    last: dict[int, datetime] = {}
+    for shipment in shipments:
+        if shipment.status != Shipment.Status.DELIVERED or shipment.delivered_at is None:
+            continue
+        for line in shipment.lines.all():
+            delivered[line.order_line_id] = delivered.get(line.order_line_id, 0) + line.quantity
+            if line.order_line_id not in last or last[line.order_line_id] < shipment.delivered_at:
+                last[line.order_line_id] = shipment.delivered_at
+    held: dict[int, int] = {}
+    for found in returns:
+        if found.status in ACTIVE_RETURN_STATUSES:
+            for row in found.lines.all():
+                held[row.order_line_id] = held.get(row.order_line_id, 0) + row.quantity
+    window = timedelta(days=settings.RETURN_WINDOW_DAYS)
+    return {
+        pk: Returnable(quantity=max(quantity - held.get(pk, 0), 0), until=last[pk] + window)
+        for pk, quantity in delivered.items()
+    }
+
+
 def staff_order_list(*, user: User, status: str | None = None) -> QuerySet[Order]:
     """Orders holding lines of merchants the staff user works for (superusers: all), newest
     first, with only those lines prefetched (2 queries a page)."""

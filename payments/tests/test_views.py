@@ -186,8 +186,9 @@ def test_order_page_query_count_does_not_grow_with_payments(
     for _ in range(payments):
         start_sandbox_payment(order)
 
-    # session, user, order, its lines, its payments with their sums, its history
-    with django_assert_num_queries(6):
+    # session, user, order, its lines, its payments with their sums, its history, its
+    # parcels (none yet: no timeline or return is read)
+    with django_assert_num_queries(7):
         response = shopper.get(order.get_absolute_url())
 
     assert response.context["latest_payment"].pk == Payment.objects.latest("created_at", "id").pk

@@ -17,17 +17,27 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from fulfilment.forms import ReturnRequestForm
-from fulfilment.selectors import order_returnable, return_list_for_order, shipment_list_for_order
+from fulfilment.models import Shipment
+from fulfilment.selectors import (
+    Returnable,
+    order_returnable,
+    order_returnable_from,
+    return_list_for_order,
+    shipment_list_for_order,
+)
 from fulfilment.services.returns import return_cancel, return_request
 from orders import selectors
 from orders.models import Order
 from shop.core.errors import DomainError
 
 
-def _return_form(order: Order, data: Any = None) -> ReturnRequestForm | None:
+def _return_form(
+    order: Order, data: Any = None, *, returnable: dict[int, Returnable] | None = None
+) -> ReturnRequestForm | None:
     """The form for the lines that can still go back (none: no form)."""
     now = timezone.now()
-    returnable = order_returnable(order=order)
+    if returnable is None:
+        returnable = order_returnable(order=order)
     lines = [
         (line, returnable[line.pk].quantity)
         for line in order.lines.all()
@@ -38,14 +48,19 @@ def _return_form(order: Order, data: Any = None) -> ReturnRequestForm | None:
     return ReturnRequestForm(data, lines=lines, prefix="return") if lines else None
 
 
-def order_fulfilment_context(
-    order: Order, *, return_form: ReturnRequestForm | None = None
-) -> dict[str, Any]:
-    """What the order page shows of parcels and returns (6 queries, however many)."""
+def order_fulfilment_context(order: Order) -> dict[str, Any]:
+    """What the order page shows of parcels and returns: one query for an order not shipped,
+    three with parcels (with their timelines and lines), five once something is delivered
+    (returns, their lines), however many there are."""
+    shipments = list(shipment_list_for_order(order=order))
+    if not any(shipment.status == Shipment.Status.DELIVERED for shipment in shipments):
+        return {"shipments": shipments, "returns": [], "return_form": None}
+    returns = list(return_list_for_order(order=order))
+    returnable = order_returnable_from(shipments=shipments, returns=returns)
     return {
-        "shipments": list(shipment_list_for_order(order=order)),
-        "returns": list(return_list_for_order(order=order)),
-        "return_form": return_form or _return_form(order),
+        "shipments": shipments,
+        "returns": returns,
+        "return_form": _return_form(order, returnable=returnable),
     }
 
 
