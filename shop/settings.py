@@ -245,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bazaar <shop@example.com>")
+# Seconds an SMTP connection may block; without it a silent mail server holds a worker forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Tries of one order confirmation (the task's retries and the sweeper's requeues together).
+ORDER_CONFIRMATION_MAX_ATTEMPTS = env.int("ORDER_CONFIRMATION_MAX_ATTEMPTS", default=5)
 
 # --- Security. Each of these defaults to true when DEBUG is false.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
