@@ -6,7 +6,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from payments.errors import InvalidSignature, ProviderUnavailable
 from payments.models import Payment, PaymentStatus, Provider
+from payments.providers import PROVIDERS
 from payments.providers.sandbox import sandbox_event_build
 from payments.services.webhooks import webhook_receive
 from shop.core.api import error_body
@@ -43,6 +44,8 @@ def webhook_view(request: HttpRequest, provider: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sandbox_payment_view(request: HttpRequest, reference: str) -> HttpResponse:
     """The sandbox provider's hosted page: "Pay" or "Decline" sends the signed webhook."""
+    if not PROVIDERS[Provider.SANDBOX].is_configured():
+        raise Http404("The sandbox provider is off.")
     payment = get_object_or_404(
         Payment.objects.select_related("order"),
         provider=Provider.SANDBOX,
