@@ -148,6 +148,11 @@ STORAGES = {
 }
 # Media is served by Django itself unless a front proxy takes it over (SERVE_MEDIA=false).
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Uploaded product images: largest file and largest picture (width x height) accepted. The
+# pixel limit is also Pillow's decompression-bomb limit in every process (catalog.apps), so
+# no image, uploaded or not, is decoded beyond it.
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=25_000_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
     "stock-drift-check": {"task": "orders.tasks.stock_drift_check_task", "schedule": 60.0 * 60},
     "order-confirmations-requeue": {
         "task": "orders.tasks.order_confirmations_requeue_task",
+        "schedule": 5 * 60.0,
+    },
+    # Product images whose thumbnail task was lost (the broker was down when they were saved).
+    "product-thumbnails-sweep": {
+        "task": "catalog.tasks.product_thumbnails_sweep_task",
         "schedule": 5 * 60.0,
     },
     # Repairs any drift of the rating figures, at night.
