@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from shop.redis_roles import redis_roles
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "shop.core",
     "accounts",
     "catalog",
@@ -71,6 +74,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the page cache, so cached pages get the headers too (and a fresh nonce each).
+    "shop.core.security.ContentSecurityPolicyMiddleware",
+    "shop.core.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the page cache, so a cached page's per-visitor CSRF token gets its cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,6 +159,11 @@ STORAGES = {
 }
 # Media is served by Django itself unless a front proxy takes it over (SERVE_MEDIA=false).
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Uploaded product images: largest file and largest picture (width x height) accepted. The
+# pixel limit is also Pillow's decompression-bomb limit in every process (catalog.apps), so
+# no image, uploaded or not, is decoded beyond it.
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=25_000_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -230,6 +241,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.order_confirmations_requeue_task",
         "schedule": 5 * 60.0,
     },
+    # Product images whose thumbnail task was lost (the broker was down when they were saved).
+    "product-thumbnails-sweep": {
+        "task": "catalog.tasks.product_thumbnails_sweep_task",
+        "schedule": 5 * 60.0,
+    },
     # Repairs any drift of the rating figures, at night.
     "ratings-recompute-all": {
         "task": "reviews.tasks.product_ratings_recompute_all_task",
@@ -255,17 +271,58 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bazaar <shop@example.com>")
+# Seconds an SMTP connection may block; without it a silent mail server holds a worker forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Tries of one order confirmation (the task's retries and the sweeper's requeues together).
+ORDER_CONFIRMATION_MAX_ATTEMPTS = env.int("ORDER_CONFIRMATION_MAX_ATTEMPTS", default=5)
 
 # --- Security. Each of these defaults to true when DEBUG is false.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies in front of the site append to X-Forwarded-For (API.md: 0, the
+# default, means the client address is the socket's and forwarded headers are ignored).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# X-Forwarded-Proto decides whether a request is HTTPS only when a proxy sets it: without
+# one, any client could send the header and pass as secure.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 30)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The site works without JavaScript and the admin and API docs load theirs from our static
+# files, so nothing inline runs: a script in a page needs the request's nonce
+# (`{% csp_nonce %}`), and styles come only from stylesheets (no style="" attributes).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no page of the shop uses, switched off for every page (and for anything
+# injected into one).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+}
 
 # --- Shop.
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
@@ -280,9 +337,8 @@ LOGIN_FAILURE_WINDOW = 15 * 60
 # refused) and failures from one address on all accounts (past it, that address is refused).
 LOGIN_FAILURE_ACCOUNT_LIMIT = env.int("LOGIN_FAILURE_ACCOUNT_LIMIT", default=100)
 LOGIN_FAILURE_ADDRESS_LIMIT = env.int("LOGIN_FAILURE_ADDRESS_LIMIT", default=100)
-# Proxies of our own in front of the app: 0 takes the socket's address and ignores
-# X-Forwarded-For; N takes its Nth address from the right (shop/core/clientip.py).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# TRUSTED_PROXY_COUNT (in the security block above) also decides the client address of
+# every limit: shop/core/clientip.py.
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
 # The Bayesian rating score: an average is pulled towards RATING_PRIOR_MEAN as if every
 # product had RATING_PRIOR_WEIGHT more reviews of that value.
@@ -304,6 +360,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 SANDBOX_WEBHOOK_SECRET = env.str(
     "SANDBOX_WEBHOOK_SECRET", default="sandbox-secret" if DEBUG else ""
 )
+# The sandbox pays without money: with DEBUG off it is offered only when switched on here.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
 
 # --- REST API.
@@ -347,6 +405,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The docs page loads Swagger UI from our static files: it works offline and under the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Orders and payments both have a `status`; name the enums after their models.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",

@@ -11,13 +11,16 @@ product, variant, image row, category and merchant); it fails, changing nothing,
 carts or reviews still point at the catalog.
 
 Demo users (password `demo-pass-123`): admin@example.com (superuser), merchant@example.com
-(staff of the first merchant, in the Merchants group) and shopper@example.com.
+(staff of the first merchant, in the Merchants group) and shopper@example.com. With DEBUG
+off (a deployed copy) a password everyone knows would be anyone's admin account, so each
+demo user made there gets a random password, printed once, and an existing one keeps its own.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import secrets
 import sys
 import time
 from dataclasses import dataclass
@@ -254,7 +257,7 @@ class Command(BaseCommand):
             self._reset()
         leaves = self._categories()
         merchants = self._merchants()
-        self._users(merchants[0])
+        passwords = self._users(merchants[0])
         images = self._placeholder_images()
         self._shipping_methods()
         self._products(count=products, rng=rng, leaves=leaves, merchants=merchants, images=images)
@@ -267,8 +270,12 @@ class Command(BaseCommand):
                 cursor.execute(f"ANALYZE {table}")
 
         self._say(f"Seeded {products} products in {time.monotonic() - started:.1f}s.")
-        self._say(f"Log in as admin@example.com, merchant@example.com or shopper@example.com "
-                  f"with password {DEMO_PASSWORD!r}.")  # fmt: skip
+        if settings.DEBUG:
+            self._say(f"Log in as admin@example.com, merchant@example.com or shopper@example.com "
+                      f"with password {DEMO_PASSWORD!r}.")  # fmt: skip
+        for email, password in passwords.items():
+            # Printed even at verbosity 0: it is shown nowhere else.
+            self.stdout.write(f"Created {email} with password {password}")
 
     def _say(self, message: str) -> None:
         if self.verbosity:
@@ -322,12 +329,20 @@ class Command(BaseCommand):
             for name in MERCHANTS
         ]
 
-    def _users(self, merchant: Merchant) -> None:
+    def _users(self, merchant: Merchant) -> dict[str, str]:
+        """The demo users; returns {email: password} of those given a random password."""
+        random_passwords: dict[str, str] = {}
+
         def ensure(email: str, **flags: Any) -> User:
             user, created = User.objects.get_or_create(email=email, defaults=flags)
-            # The documented password must work even if someone changed it since.
-            if created or not user.check_password(DEMO_PASSWORD):
-                user.set_password(DEMO_PASSWORD)
+            if settings.DEBUG:
+                # The documented password must work even if someone changed it since.
+                if created or not user.check_password(DEMO_PASSWORD):
+                    user.set_password(DEMO_PASSWORD)
+                    user.save(update_fields=["password"])
+            elif created:
+                random_passwords[email] = secrets.token_urlsafe(12)
+                user.set_password(random_passwords[email])
                 user.save(update_fields=["password"])
             return user
 
@@ -335,6 +350,7 @@ class Command(BaseCommand):
         staff = ensure("merchant@example.com", name="Demo Merchant", is_staff=True)
         merchant_staff_set(merchant=merchant, users=[*merchant.staff.exclude(pk=staff.pk), staff])
         ensure("shopper@example.com", name="Demo Shopper")
+        return random_passwords
 
     def _placeholder_images(self) -> list[tuple[str, str]]:
         """A dozen placeholder pictures shared by every product: (image, thumbnail) names."""
