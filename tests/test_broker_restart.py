@@ -19,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ import redis
 
 from tests.conftest import CeleryWorker, _wait_for, _wait_ready, celery_worker_start
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 ROUNDS = 10
 BATCH = 3
@@ -98,13 +97,18 @@ class RedisServer:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
-@pytest.fixture
-def broker_redis(tmp_path):
+def _redis_server(tmp_path: Path, name: str):
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    directory = tmp_path / "broker"
+    directory = tmp_path / name
     directory.mkdir()
-    server = RedisServer(directory)
+    return RedisServer(directory)
+
+
+@pytest.fixture
+def broker_redis(tmp_path):
+    """The broker this test kills."""
+    server = _redis_server(tmp_path, "broker")
     server.start()
     try:
         yield server
@@ -113,14 +117,15 @@ def broker_redis(tmp_path):
 
 
 @pytest.fixture
-def store(settings):
-    """Where the probe task records its runs: the test Redis, which nobody kills."""
-    if not settings.REDIS_URL:
-        pytest.skip("needs the test Redis (REDIS_URL is not set)")
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    key = f"bazaar-test:broker-restart:{uuid.uuid4().hex}"
-    yield client, key
-    client.delete(f"{key}:starts", f"{key}:done", f"{key}:runs")
+def store_redis(tmp_path):
+    """Where the probe task records its runs: a Redis nobody kills or flushes (the shared test
+    database is flushed by every test that starts, in any session using it)."""
+    server = _redis_server(tmp_path, "store")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @contextlib.contextmanager
@@ -154,9 +159,10 @@ def _members(client: redis.Redis, name: str) -> set[int]:
 
 
 def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
-    broker_redis, store, tmp_path, settings
+    broker_redis, store_redis, tmp_path
 ):
-    client, key = store
+    client = redis.Redis(port=store_redis.port)
+    key = "broker-restart"
     worker: CeleryWorker = celery_worker_start(
         broker=broker_redis.url,
         log_path=tmp_path / "celery-worker.log",
@@ -169,7 +175,7 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
         with _broker_app(broker_redis.url) as app:
             for _ in range(count):
                 n = len(published)
-                kwargs = {"n": n, "store_url": settings.REDIS_URL, "key": key}
+                kwargs = {"n": n, "store_url": store_redis.url, "key": key}
                 app.send_task(
                     "tests.broker_tasks.broker_probe_task",
                     kwargs={**kwargs, "seconds": TASK_SECONDS},
@@ -204,11 +210,20 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
 
         publish(BATCH)
 
-        def all_done():
-            """every published task to have run at least once"""
-            return set(published) <= _members(client, f"{key}:done")
+        def missing() -> set[int]:
+            return set(published) - _members(client, f"{key}:done")
 
-        _wait_for(all_done, timeout=DRAIN_TIMEOUT, interval=0.2, worker=worker)
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        while missing() and time.monotonic() < deadline:
+            worker.assert_alive()
+            time.sleep(0.2)
+        if missing():
+            broker = redis.Redis(port=broker_redis.port)
+            pytest.fail(
+                f"tasks {sorted(missing())} of {len(published)} never ran; the broker holds"
+                f" {broker.llen('celery')} queued and {broker.hlen('unacked')} unacked"
+                f" message(s):\n{broker.hvals('unacked')}\nworker log:\n{worker.log(tail=400)}"
+            )
 
         log = worker.log(tail=100_000)
         assert "Unrecoverable error" not in log, log
