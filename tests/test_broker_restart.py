@@ -4,10 +4,10 @@ are in flight, and no task is lost.
 The broker is a Redis of this test's own (AOF with fsync on every write, as a broker that
 must not lose a queued task runs), on a free port, in tmp_path; the shared Redis is never
 touched. The worker is `celery -A shop worker` as production runs it (prefork, two
-processes, mingle and gossip on), plus a task that only this test registers. Each round
-waits until the worker has taken a task since the last restart (so it is still consuming),
-kills Redis while that task runs, lets the task finish while Redis is down (its ack cannot
-reach the broker), then starts Redis again. At the end every task that was published ran at
+processes, no flags: the app's own settings and consumer), plus a task that only this test
+registers. Each round waits until the worker has taken a task since the last restart (so it
+is still consuming), kills Redis while that task runs, lets the task finish while Redis is
+down (its ack cannot reach the broker), then starts Redis again. At the end every task that was published ran at
 least once (acks_late: a task may run twice, never zero times), and the worker is the same
 process that started.
 """
@@ -235,5 +235,3 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
         worker.assert_alive()
     finally:
         worker.stop()
-        with contextlib.suppress(Exception):
-            print(f"published {len(published)}, runs {counter('runs')}")
