@@ -7,24 +7,26 @@ touched. The worker is `celery -A shop worker` as production runs it (prefork, t
 processes, no flags: the app's own settings and consumer), plus a task that only this test
 registers. Each round waits until the worker has taken a task since the last restart (so it
 is still consuming), kills Redis while that task runs, lets the task finish while Redis is
-down (its ack cannot reach the broker), then starts Redis again. At the end every task that was published ran at
-least once (acks_late: a task may run twice, never zero times), and the worker is the same
-process that started.
+down (its ack cannot reach the broker), then starts Redis again. At the end every task that
+was published ran at least once (acks_late: a task may run twice, never zero times), and the
+worker is the same process that started.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import CeleryWorker, _wait_for, _wait_ready, celery_worker_start
+from tests.conftest import ROOT, CeleryWorker, _wait_for, _wait_ready, celery_worker_start
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -154,6 +156,17 @@ def _broker_app(url: str):
         pools.reset()
 
 
+def _broker_url_for(redis_url: str) -> str:
+    """The broker URL that settings.py derives from REDIS_URL, as the worker will see it
+    (it may choose another database of that server)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "REDIS_URL": redis_url}
+    code = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _members(client: redis.Redis, name: str) -> set[int]:
     return {int(member) for member in client.smembers(name)}
 
@@ -163,6 +176,7 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
 ):
     client = redis.Redis(port=store_redis.port)
     key = "broker-restart"
+    broker_url = _broker_url_for(broker_redis.url)
     worker: CeleryWorker = celery_worker_start(
         broker=broker_redis.url,
         log_path=tmp_path / "celery-worker.log",
@@ -172,7 +186,7 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
     published: list[int] = []
 
     def publish(count: int) -> None:
-        with _broker_app(broker_redis.url) as app:
+        with _broker_app(broker_url) as app:
             for _ in range(count):
                 n = len(published)
                 kwargs = {"n": n, "store_url": store_redis.url, "key": key}
@@ -186,7 +200,7 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
         return int(client.get(f"{key}:{name}") or 0)
 
     try:
-        with _broker_app(broker_redis.url) as app:
+        with _broker_app(broker_url) as app:
             _wait_ready(app, worker)
         pid = worker.process.pid
 
@@ -218,7 +232,7 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
             worker.assert_alive()
             time.sleep(0.2)
         if missing():
-            broker = redis.Redis(port=broker_redis.port)
+            broker = redis.Redis.from_url(broker_url)
             pytest.fail(
                 f"tasks {sorted(missing())} of {len(published)} never ran; the broker holds"
                 f" {broker.llen('celery')} queued and {broker.hlen('unacked')} unacked"
@@ -228,7 +242,7 @@ def test_the_worker_survives_ten_broker_restarts_mid_task_and_loses_no_task(
         log = worker.log(tail=100_000)
         assert "Unrecoverable error" not in log, log
         assert log.count("Connection to broker lost") >= ROUNDS
-        with _broker_app(broker_redis.url) as app:
+        with _broker_app(broker_url) as app:
             stats = app.control.inspect(destination=[worker.name], timeout=2).stats()
         assert stats is not None, f"the worker did not answer:\n{worker.log()}"
         assert stats[worker.name]["pid"] == pid
