@@ -233,6 +233,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_start": 0,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# The worker outlives a broker outage of any length (tests/test_broker_restart.py kills Redis
+# under it): it keeps retrying, 2 s apart and up to 30 s, instead of exiting after the
+# default 100 tries (about 45 minutes), and a worker started before Redis waits for it.
+# Tasks in flight when the broker goes keep running (the default, despite Celery's warning):
+# their ack is lost with the connection and Redis redelivers them after visibility_timeout,
+# a duplicate our idempotent tasks absorb; cancelling them would delay them just as long.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # API.md: unpaid orders are cancelled by a task that runs at least once a minute.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 30.0},
