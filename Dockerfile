@@ -12,11 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --create-home --uid 10001 --user-group bazaar
 
-# Dependencies first, read from pyproject.toml: this layer is reused until they change.
-COPY pyproject.toml README.md ./
+# Dependencies first, read from pyproject.toml at the versions requirements.lock pins (used as
+# constraints, so the dev tools it also pins stay out): this layer is reused until they change.
+COPY pyproject.toml README.md requirements.lock ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c requirements.lock -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # Static files are collected into the image (whitenoise serves them compressed and hashed).

@@ -76,6 +76,8 @@ def environment(url: str) -> dict[str, str]:
                 prefix=PAYMENTS_CACHE_PREFIX, broker_url=PAYMENTS_BROKER_URL
             ),
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            # DEBUG is off here, and the bench pays through the sandbox: switch it on.
+            "SANDBOX_ENABLED": "true",
             "EMAIL_URL": "dummymail://",
         }
     )

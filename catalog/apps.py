@@ -8,5 +8,7 @@ class CatalogConfig(AppConfig):
 
     def ready(self):
         from catalog import signals
+        from catalog.validators import image_pixel_limit_apply
 
         signals.connect()
+        image_pixel_limit_apply()

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.querysets import ProductQuerySet, VariantQuerySet
+from catalog.validators import validate_product_image
 from shop.core.models import BaseModel
 
 SEARCH_CONFIG = "english"
@@ -274,8 +275,20 @@ class ProductImage(BaseModel):
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
     )
-    image = models.ImageField(_("image"), upload_to="products/%Y/%m/")
-    thumbnail = models.ImageField(_("thumbnail"), upload_to="products/thumbs/%Y/%m/", blank=True)
+    image = models.ImageField(
+        _("image"),
+        upload_to="products/%Y/%m/",
+        validators=[validate_product_image],
+        help_text=_("JPEG, PNG, WebP or GIF; its size and pixels are limited."),
+    )
+    # Made by a Celery task after the image is saved (catalog.services); empty until then.
+    thumbnail = models.ImageField(
+        _("thumbnail"), upload_to="products/thumbs/%Y/%m/", blank=True, editable=False
+    )
+    # Why no thumbnail could be made of this image (it cannot be decoded); the sweeper skips it.
+    thumbnail_error = models.CharField(
+        _("thumbnail error"), max_length=255, blank=True, default="", db_default="", editable=False
+    )
     alt_text = models.CharField(_("alternative text"), max_length=200, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -283,6 +296,14 @@ class ProductImage(BaseModel):
         verbose_name = _("product image")
         verbose_name_plural = _("product images")
         ordering = ["position", "id"]
+        indexes = [
+            # The thumbnail sweeper's few rows, without scanning every image.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(thumbnail="", thumbnail_error=""),
+                name="catalog_productimage_unthumbed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.alt_text or self.image.name

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 from pathlib import PurePosixPath
@@ -13,13 +15,17 @@ from typing import IO, TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
+from django.utils import timezone
 from PIL import Image, ImageOps
 
 from catalog.errors import MerchantNotAllowed
 from catalog.models import Merchant, Product, ProductImage, StockMovement, Variant
+from shop.core.tasks import enqueue, enqueue_on_commit
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (400, 400)
 # Created by catalog/migrations/0002_merchants_group.py with the permissions merchant staff need.
@@ -229,22 +235,81 @@ def variant_save(
     return variant
 
 
-def product_images_process(*, images: Iterable[ProductImage]) -> list[ProductImage]:
-    """Thumbnails for a product's new or replaced images."""
-    return [product_image_make_thumbnail(image=image) for image in images]
+def product_images_process(*, images: Iterable[ProductImage]) -> list[int]:
+    """Queue thumbnails for new or replaced images (after commit); returns their ids.
+
+    A replaced image loses its old thumbnail here, in the caller's transaction, so no page
+    shows the thumbnail of a picture that is gone; pages show the image itself until the
+    task has made the new one. The sweeper (product_thumbnails_sweep) finds any whose task
+    was lost."""
+    from catalog.tasks import product_image_thumbnail_task
+
+    ids = sorted({image.pk for image in images})
+    ProductImage.objects.filter(pk__in=ids).exclude(thumbnail="", thumbnail_error="").update(
+        thumbnail="", thumbnail_error="", updated_at=timezone.now()
+    )
+    for pk in ids:
+        enqueue_on_commit(product_image_thumbnail_task, image_id=pk)
+    return ids
 
 
-def product_image_make_thumbnail(*, image: ProductImage) -> ProductImage:
-    """Write a square-bounded JPEG thumbnail beside an uploaded product image."""
-    image.image.open("rb")
+def product_image_make_thumbnail(*, image_id: int) -> bool:
+    """Write a square-bounded JPEG thumbnail beside a product image that has none; returns
+    whether it wrote one.
+
+    Idempotent (an image with a thumbnail, or one that cannot be decoded, is left alone) and
+    safe against a replacement while it works: the thumbnail is stored only if the row still
+    holds the picture it was made from. The image is decoded outside any transaction."""
+    image = ProductImage.objects.filter(pk=image_id).first()
+    if image is None or not image.image or image.thumbnail or image.thumbnail_error:
+        return False
+    source_name = image.image.name
     try:
-        content = thumbnail_jpeg(source=image.image)
-    finally:
-        image.image.close()
-    stem = PurePosixPath(image.image.name).stem
-    image.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(content), save=False)
-    image.save(update_fields=["thumbnail", "updated_at"])
-    return image
+        source = image.image.storage.open(source_name, "rb")  # other storage errors: retried
+    except FileNotFoundError as exc:
+        return _thumbnail_failed(image_id=image_id, source_name=source_name, error=exc)
+    with source:
+        try:
+            content = thumbnail_jpeg(source=source)
+        except Exception as exc:  # Pillow cannot decode it: damaged, not an image, a bomb
+            return _thumbnail_failed(image_id=image_id, source_name=source_name, error=exc)
+    field = ProductImage._meta.get_field("thumbnail")
+    assert isinstance(field, models.FileField)
+    name = field.generate_filename(image, f"{PurePosixPath(source_name).stem}-thumb.jpg")
+    stored_name = field.storage.save(name, ContentFile(content))
+    with transaction.atomic():
+        current = ProductImage.objects.select_for_update().filter(pk=image_id).first()
+        if current is None or current.image.name != source_name or current.thumbnail:
+            transaction.on_commit(lambda: field.storage.delete(stored_name))
+            return False
+        current.thumbnail.name = stored_name
+        # save(), not update(): the catalog's signals tell cached pages.
+        current.save(update_fields=["thumbnail", "updated_at"])
+    return True
+
+
+def _thumbnail_failed(*, image_id: int, source_name: str, error: Exception) -> bool:
+    """Record for good that this picture gives no thumbnail (the sweeper skips it)."""
+    logger.warning("product image %s: no thumbnail of %s: %r", image_id, source_name, error)
+    ProductImage.objects.filter(pk=image_id, image=source_name).update(
+        thumbnail_error=repr(error)[:255], updated_at=timezone.now()
+    )
+    return False
+
+
+def product_thumbnails_sweep(*, older_than_seconds: int = 300, limit: int = 500) -> int:
+    """Queue again images still without a thumbnail (the broker was down when they were
+    saved, or the task was lost); returns how many were queued."""
+    from catalog.tasks import product_image_thumbnail_task
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pks = (
+        ProductImage.objects.filter(thumbnail="", thumbnail_error="", updated_at__lt=cutoff)
+        .exclude(image="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(enqueue(product_image_thumbnail_task, image_id=pk) for pk in pks)
 
 
 def thumbnail_jpeg(*, source: IO[bytes]) -> bytes:

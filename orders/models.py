@@ -119,6 +119,13 @@ class Order(BaseModel):
     # order_acknowledge; shipping will set it too): from then on the shopper cannot cancel.
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The confirmation mail's tries (bounded by ORDER_CONFIRMATION_MAX_ATTEMPTS) and the
+    # claim of the try under way: a worker mails with no row locked, so this is what keeps a
+    # second one from sending at the same time (orders.services.order_confirmation_send).
+    confirmation_attempts = models.PositiveSmallIntegerField(
+        default=0, db_default=0, editable=False
+    )
+    confirmation_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -132,6 +139,12 @@ class Order(BaseModel):
                 fields=["created_at"],
                 condition=Q(status=OrderStatus.PENDING_PAYMENT),
                 name="orders_order_pending_created",
+            ),
+            # The confirmation sweeper's few rows, without scanning every order.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(confirmation_sent_at__isnull=True),
+                name="orders_order_unconfirmed",
             ),
         ]
         constraints = [

@@ -415,29 +415,90 @@ def order_expire_unpaid(*, now: datetime | None = None, batch_size: int = 100) -
             return expired
 
 
+# How long one try at the confirmation mail holds its claim. Longer than a worker lets a
+# task run (CELERY_TASK_TIME_LIMIT), so a claim expires only when its worker is gone.
+CONFIRMATION_CLAIM_SECONDS = 300
+
+
 def order_confirmation_send(*, order_id: int) -> bool:
-    """Mail the order confirmation once; a second run (acks_late redelivery) sends nothing."""
+    """Mail the order confirmation once; returns whether this call sent it.
+
+    The mail server is never talked to with a row locked: one short transaction claims a
+    try (counted, at most ORDER_CONFIRMATION_MAX_ATTEMPTS in all), the mail goes out after
+    it, and a second one records the result. A redelivered task, or a second worker while
+    the first is sending, sends nothing. A failed try frees the claim and raises (the task
+    retries) until the tries are used up; then it logs and gives up."""
+    now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.confirmation_sent_at is not None:
+        claimed = order.confirmation_claimed_at
+        if (
+            order.confirmation_sent_at is not None
+            or (
+                claimed is not None
+                and claimed > now - timedelta(seconds=CONFIRMATION_CLAIM_SECONDS)
+            )
+            or order.confirmation_attempts >= settings.ORDER_CONFIRMATION_MAX_ATTEMPTS
+        ):
             return False
-        order.confirmation_sent_at = timezone.now()
-        order.save(update_fields=["confirmation_sent_at", "updated_at"])
+        order.confirmation_attempts += 1
+        order.confirmation_claimed_at = now
+        order.save(update_fields=["confirmation_attempts", "confirmation_claimed_at", "updated_at"])
         lines = list(order.lines.all())
-        subject = _("Your Bazaar order %(number)s") % {"number": order.number}
-        body = render_to_string("orders/email/confirmation.txt", {"order": order, "lines": lines})
-        # Sent inside the transaction: if the mail server refuses, the flag rolls back
-        # and the task's retry sends it again.
+    subject = _("Your Bazaar order %(number)s") % {"number": order.number}
+    body = render_to_string("orders/email/confirmation.txt", {"order": order, "lines": lines})
+    try:
         send_mail(subject, body, None, [order.email])
+    except Exception as exc:
+        Order.objects.filter(pk=order_id).update(
+            confirmation_claimed_at=None, updated_at=timezone.now()
+        )
+        if order.confirmation_attempts < settings.ORDER_CONFIRMATION_MAX_ATTEMPTS:
+            raise
+        logger.error(
+            "order %s: confirmation mail not sent after %d attempts, giving up: %r",
+            order.number,
+            order.confirmation_attempts,
+            exc,
+        )
+        return False
+    Order.objects.filter(pk=order_id).update(
+        confirmation_sent_at=timezone.now(), confirmation_claimed_at=None, updated_at=timezone.now()
+    )
     return True
 
 
 def order_confirmations_requeue(*, older_than_seconds: int = 300, limit: int = 500) -> int:
-    """Queue again confirmations not sent yet (the broker was down when the order was placed)."""
+    """Queue again confirmations not sent yet (the broker was down when the order was placed,
+    a try failed, or a worker died while sending) that have tries left; returns how many.
+
+    An order whose last try was lost with its worker is given up here, and logged once."""
     from orders.tasks import order_confirmation_send_task
 
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    pks = Order.objects.filter(
-        confirmation_sent_at__isnull=True, created_at__lt=cutoff
-    ).values_list("pk", flat=True)[:limit]
+    now = timezone.now()
+    claim_expired = now - timedelta(seconds=CONFIRMATION_CLAIM_SECONDS)
+    unsent = Order.objects.filter(
+        confirmation_sent_at__isnull=True,
+        created_at__lt=now - timedelta(seconds=older_than_seconds),
+    )
+    max_attempts = settings.ORDER_CONFIRMATION_MAX_ATTEMPTS
+    lost = unsent.filter(
+        confirmation_attempts__gte=max_attempts, confirmation_claimed_at__lt=claim_expired
+    )
+    for number in lost.values_list("number", flat=True):
+        logger.error(
+            "order %s: confirmation mail not sent after %d attempts, giving up",
+            number,
+            max_attempts,
+        )
+    lost.update(confirmation_claimed_at=None, updated_at=now)
+    pks = (
+        unsent.filter(confirmation_attempts__lt=max_attempts)
+        .filter(
+            models.Q(confirmation_claimed_at__isnull=True)
+            | models.Q(confirmation_claimed_at__lt=claim_expired)
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(enqueue(order_confirmation_send_task, order_id=pk) for pk in pks)

@@ -5,11 +5,14 @@ from celery import shared_task
 logger = logging.getLogger(__name__)
 
 
+# A refused or timed-out mail (smtplib's errors are OSErrors) is retried with backoff; the
+# service counts every try in the order row, so retries and the sweeper's requeues together
+# stay within ORDER_CONFIRMATION_MAX_ATTEMPTS.
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def order_confirmation_send_task(*, order_id: int) -> None:
+def order_confirmation_send_task(*, order_id: int) -> bool:
     from orders.services import order_confirmation_send
 
-    order_confirmation_send(order_id=order_id)
+    return order_confirmation_send(order_id=order_id)
 
 
 @shared_task

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from orders.models import Order
 from payments.errors import InvalidSignature, ProviderUnavailable
 from payments.models import Payment, PaymentStatus, Provider
+from payments.providers import PROVIDERS
 from payments.providers.sandbox import sandbox_event_build, sandbox_link_payment
 from payments.services.webhooks import webhook_receive
 from shop.core.api import error_body
@@ -69,6 +70,8 @@ def sandbox_payment_view(request: HttpRequest, token: str) -> HttpResponse:
     order's time to pay): it works without a session, as a mobile app's web view opens it.
     It refuses an order that is no longer awaiting payment and a payment no longer
     pending, on the page and again when a button is pressed (an old tab)."""
+    if not PROVIDERS[Provider.SANDBOX].is_configured():
+        raise Http404("The sandbox provider is off.")
     found = sandbox_link_payment(token=token)
     if found is None:
         raise Http404

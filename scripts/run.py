@@ -3,6 +3,8 @@
 Finds or starts PostgreSQL and Redis (scripts/services.py), migrates, seeds demo data into an
 empty catalog, then runs the web server, a Celery worker and Celery beat with their output
 prefixed by name. Without Redis, tasks run in-process, so no worker or beat is started.
+A child that exits is started again, with a line saying so; one that keeps dying soon after
+it starts waits longer each time (1 s, 2 s, 4 s ... up to a minute) instead of spinning.
 Ctrl-C (or SIGTERM) stops every child, then anything services.py started.
 """
 
@@ -17,6 +19,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import services
 
@@ -89,6 +93,78 @@ def start(name: str, command: list[str]) -> subprocess.Popen:
     return proc
 
 
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    # Deaths in a row, each less than STABLE_AFTER seconds after its start.
+    quick_deaths: int = 0
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """Keeps the children running: `check()`, called every half second, starts again any
+    child that exited. The pause before a restart doubles with each quick death in a row,
+    so a process that cannot start (a syntax error under --reload, a port taken) is retried
+    at most once a minute; one that ran for STABLE_AFTER seconds starts over at 1 s."""
+
+    STABLE_AFTER = 30.0
+    FIRST_DELAY = 1.0
+    MAX_DELAY = 60.0
+
+    def __init__(
+        self,
+        *,
+        start: Callable[[str, list[str]], subprocess.Popen],
+        clock: Callable[[], float] = time.monotonic,
+        say: Callable[[str], None] = services.say,
+    ) -> None:
+        self._start = start
+        self._clock = clock
+        self._say = say
+        self.children: dict[str, Child] = {}
+
+    def add(self, name: str, command: list[str]) -> subprocess.Popen:
+        child = Child(name, command)
+        self.children[name] = child
+        self._launch(child)
+        assert child.proc is not None
+        return child.proc
+
+    def procs(self) -> dict[str, subprocess.Popen]:
+        """The running (or exited but not yet replaced) processes, for stop_all()."""
+        return {name: c.proc for name, c in self.children.items() if c.proc is not None}
+
+    def check(self) -> None:
+        now = self._clock()
+        for child in self.children.values():
+            if child.proc is None:
+                if child.restart_at is not None and now >= child.restart_at:
+                    self._say(f"{child.name}: starting it again")
+                    self._launch(child)
+                continue
+            code = child.proc.poll()
+            if code is None:
+                continue
+            uptime = now - child.started_at
+            child.quick_deaths = child.quick_deaths + 1 if uptime < self.STABLE_AFTER else 1
+            delay = min(self.MAX_DELAY, self.FIRST_DELAY * 2 ** (child.quick_deaths - 1))
+            more = f" ({child.quick_deaths} quick exits in a row)" if child.quick_deaths > 1 else ""
+            self._say(
+                f"{child.name} exited with code {code} after {uptime:.0f} s{more};"
+                f" restarting it in {delay:.0f} s"
+            )
+            child.proc = None
+            child.restart_at = now + delay
+
+    def _launch(self, child: Child) -> None:
+        child.proc = self._start(child.name, child.command)
+        child.started_at = self._clock()
+        child.restart_at = None
+
+
 def stop_all(procs: dict[str, subprocess.Popen]) -> None:
     for proc in procs.values():
         if proc.poll() is None:
@@ -147,13 +223,13 @@ def main() -> int:
     DATA.mkdir(exist_ok=True)
 
     svc = services.ensure(redis_db=services.REDIS_DB_RUN)
-    procs: dict[str, subprocess.Popen] = {}
+    supervisor = Supervisor(start=start)
     try:
         if manage("migrate", "--noinput", "--verbosity", "1") != 0:
             return 1
         seed_if_empty()
         # `python -m`, not .venv/bin scripts: their shebangs name the path the venv was made at.
-        procs["web"] = start(
+        web = supervisor.add(
             "web",
             [
                 *(sys.executable, "-m", "gunicorn"),
@@ -164,21 +240,18 @@ def main() -> int:
         )
         if svc.redis:
             celery = [sys.executable, "-m", "celery"]
-            procs["worker"] = start("worker", [*celery, "-A", "shop", "worker", "-l", "INFO"])
-            procs["beat"] = start(
+            supervisor.add("worker", [*celery, "-A", "shop", "worker", "-l", "INFO"])
+            supervisor.add(
                 "beat",
                 [*celery, "-A", "shop", "beat", "-l", "INFO", "--schedule", str(DATA / "beat")],
             )
         url = f"http://127.0.0.1:{port}/"
-        if not wait_for_http(url, procs["web"]):
+        if not wait_for_http(url, web):
             services.say("the web server did not come up; see its output above")
             return 1
         banner(url, svc.redis)
         while True:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    services.say(f"{name} exited with code {proc.returncode}; stopping")
-                    return 1
+            supervisor.check()
             time.sleep(0.5)
     except (KeyboardInterrupt, Stop):
         with _print_lock:
@@ -189,7 +262,7 @@ def main() -> int:
         # A second Ctrl-C during cleanup must not leave children or the database behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all(procs)
+        stop_all(supervisor.procs())
         svc.close()
 
 

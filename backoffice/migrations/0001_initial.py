@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('orders', '0006_orderline_shipped_cancelled'),
+        ('orders', '0007_orderline_shipped_cancelled'),
     ]
 
     operations = [

@@ -1,5 +1,6 @@
 """The catalog admin: merchant staff see and change only their own merchant's catalog."""
 
+import os
 from decimal import Decimal
 from io import BytesIO
 
@@ -14,6 +15,7 @@ from PIL import Image
 from accounts.tests.factories import UserFactory
 from catalog.models import Product, ProductImage, StockMovement, Variant
 from catalog.services import MERCHANTS_GROUP
+from catalog.tasks import product_image_thumbnail_task
 from catalog.tests.factories import (
     CategoryFactory,
     MerchantFactory,
@@ -82,6 +84,16 @@ def staff_a(merchant_a):
 def client_a(client, staff_a):
     client.force_login(staff_a)
     return client
+
+
+@pytest.fixture
+def queued_thumbnails(monkeypatch):
+    """The thumbnail tasks sent to the broker (their kwargs), instead of sending them."""
+    sent = []
+    monkeypatch.setattr(
+        product_image_thumbnail_task, "apply_async", lambda kwargs, **options: sent.append(kwargs)
+    )
+    return sent
 
 
 @pytest.fixture
@@ -378,8 +390,8 @@ def test_merchant_staff_can_view_but_not_change_categories(client_a):
 # --- saving through the admin ----------------------------------------------------------
 
 
-def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
-    client_a, product_a, settings, tmp_path
+def test_saving_a_product_refreshes_its_summary_and_queues_thumbnails(
+    client_a, product_a, settings, tmp_path, queued_thumbnails, django_capture_on_commit_callbacks
 ):
     settings.MEDIA_ROOT = tmp_path
     variant = product_a.variants.get()
@@ -398,7 +410,8 @@ def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
         images=[{"image": _png(), "alt_text": "Lamp", "position": "0"}],
     )  # fmt: skip
 
-    response = client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
 
     assert response.status_code == 302, response.context and response.context["errors"]
     product_a.refresh_from_db()
@@ -406,6 +419,11 @@ def test_saving_a_product_refreshes_its_summary_and_makes_thumbnails(
     assert product_a.in_stock is True  # from the new variant alone
     assert Variant.objects.get(sku="A-2").stock == 3
     image = ProductImage.objects.get(product=product_a)
+    # Not made in the request: a task was queued once the save committed.
+    assert not image.thumbnail
+    assert queued_thumbnails == [{"image_id": image.pk}]
+    product_image_thumbnail_task(**queued_thumbnails[0])
+    image.refresh_from_db()
     assert image.thumbnail.name.endswith("-thumb.jpg")
     with Image.open(tmp_path / image.thumbnail.name) as thumbnail:
         assert max(thumbnail.size) == 400
@@ -706,3 +724,151 @@ def test_a_negative_initial_stock_is_a_form_error(client_a, merchant_a):
 
     assert response.status_code == 200
     assert not Product.objects.filter(slug="desk-lamp").exists()
+
+
+# --- image uploads: limits ---------------------------------------------------------------
+
+
+def _png_header(width, height, name="huge.png"):
+    """A tiny PNG file that says it is width x height: only its header is ever read."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    content = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1)))
+        + chunk(b"IEND", b"")
+    )
+    return SimpleUploadedFile(name, content, content_type="image/png")
+
+
+def _noise_png(size=(100, 100)):
+    """A PNG that does not compress: about 30 KB."""
+    picture = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    buffer = BytesIO()
+    picture.save(buffer, format="PNG")
+    return SimpleUploadedFile("noise.png", buffer.getvalue(), content_type="image/png")
+
+
+def _image_of(image_format, name, size=(60, 40)):
+    buffer = BytesIO()
+    Image.new("RGB", size, (10, 90, 30)).save(buffer, format=image_format)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def _post_image(client, product, upload):
+    data = _product_post(
+        merchant=product.merchant,
+        category=product.category,
+        name=product.name,
+        slug=product.slug,
+        initial=1,
+        variants=[
+            {"id": product.variants.get().pk, "product": product.pk, "sku": "A-1",
+             "name": "Old", "price_amount": "30.00"},
+        ],
+        images=[{"image": upload, "alt_text": "Lamp", "position": "0"}],
+    )  # fmt: skip
+    return client.post(reverse("admin:catalog_product_change", args=[product.pk]), data)
+
+
+def test_pillows_decompression_bomb_limit_is_the_shops_pixel_limit(settings):
+    assert settings.PRODUCT_IMAGE_MAX_PIXELS == 25_000_000
+    assert Image.MAX_IMAGE_PIXELS == settings.PRODUCT_IMAGE_MAX_PIXELS
+
+
+@pytest.mark.parametrize(
+    ("upload", "limits", "message"),
+    [
+        (lambda: _noise_png(), {"PRODUCT_IMAGE_MAX_BYTES": 10_000}, "at most"),
+        (lambda: _png(size=(200, 100)), {"PRODUCT_IMAGE_MAX_PIXELS": 10_000}, "pixels"),
+        # Claims 40,000 x 40,000 in a file of a few hundred bytes: Pillow refuses to open it.
+        (lambda: _png_header(40_000, 40_000), {}, "valid image"),
+        # Claims 6,000 x 6,000 (36 MP): past the limit, below Pillow's hard stop at twice it.
+        (lambda: _png_header(6_000, 6_000), {}, "pixels"),
+        (lambda: _image_of("BMP", "photo.bmp"), {}, "ending in one of"),
+        (lambda: _image_of("TIFF", "photo.png"), {}, "JPEG, PNG, WebP or GIF"),
+        (lambda: _image_of("JPEG", "photo.png"), {}, "ending in .png"),
+    ],
+    ids=["bytes", "pixels", "bomb", "36-megapixels", "bmp", "tiff-named-png", "jpeg-named-png"],
+)
+# Django's own image check lets Pillow warn about the 36-megapixel picture; ours refuses it.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_admin_refuses_images_beyond_the_limits(
+    client_a, product_a, settings, tmp_path, upload, limits, message
+):
+    settings.MEDIA_ROOT = tmp_path
+    for name, value in limits.items():
+        setattr(settings, name, value)
+
+    response = _post_image(client_a, product_a, upload())
+
+    assert response.status_code == 200  # the form again, with the error
+    errors = " ".join(
+        str(error)
+        for inline in response.context["inline_admin_formsets"]
+        for form_errors in inline.formset.errors
+        for field_errors in form_errors.values()
+        for error in field_errors
+    )
+    assert message in errors
+    assert not ProductImage.objects.filter(product=product_a).exists()
+    assert not list(tmp_path.rglob("*.*"))  # nothing stored either
+
+
+def test_admin_accepts_images_within_the_limits(client_a, product_a, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+    for name, image_format in [("a.jpg", "JPEG"), ("b.webp", "WEBP"), ("c.gif", "GIF")]:
+        ProductImage.objects.filter(product=product_a).delete()
+        response = _post_image(client_a, product_a, _image_of(image_format, name))
+        assert response.status_code == 302, response.context and response.context["errors"]
+        assert ProductImage.objects.get(product=product_a).image.name.endswith(name[1:])
+
+
+def test_a_stored_image_is_not_checked_again_when_its_row_is_edited(
+    client_a, product_a, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    assert _post_image(client_a, product_a, _png(size=(300, 300))).status_code == 302
+    image = ProductImage.objects.get(product=product_a)
+    settings.PRODUCT_IMAGE_MAX_BYTES = 10  # lowered since
+
+    data = _product_post(
+        merchant=product_a.merchant,
+        category=product_a.category,
+        name=product_a.name,
+        slug=product_a.slug,
+        initial=1,
+        variants=[
+            {"id": product_a.variants.get().pk, "product": product_a.pk, "sku": "A-1",
+             "name": "Old", "price_amount": "30.00"},
+        ],
+    )  # fmt: skip
+    data.update(
+        {
+            **_formset(
+                "images",
+                [
+                    {
+                        "id": image.pk,
+                        "product": product_a.pk,
+                        "alt_text": "New text",
+                        "position": "0",
+                    }
+                ],
+                initial=1,
+            ),
+        }
+    )
+    response = client_a.post(reverse("admin:catalog_product_change", args=[product_a.pk]), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    image.refresh_from_db()
+    assert image.alt_text == "New text"

@@ -93,11 +93,14 @@ def test_product_image_make_thumbnail_saves_a_file_and_the_row(settings, tmp_pat
         image=SimpleUploadedFile("lamp.jpg", _jpeg_bytes(), content_type="image/jpeg"),
     )
 
-    product_image_make_thumbnail(image=image)
+    assert product_image_make_thumbnail(image_id=image.pk) is True
 
     stored = ProductImage.objects.get(pk=image.pk)
     assert stored.thumbnail.name.endswith("lamp-thumb.jpg")
     assert (tmp_path / stored.thumbnail.name).is_file()
+    # Idempotent: a second run (a redelivered task, the sweeper) changes nothing.
+    assert product_image_make_thumbnail(image_id=image.pk) is False
+    assert ProductImage.objects.get(pk=image.pk).thumbnail.name == stored.thumbnail.name
 
 
 # --- merchant_staff_set ----------------------------------------------------------------
@@ -129,8 +132,16 @@ def test_merchant_staff_set_removes_the_group_only_when_no_merchant_is_left():
     assert list(first.staff.all()) == []
 
 
-def test_product_images_process_makes_a_thumbnail_for_each_image(settings, tmp_path):
+def test_product_images_process_queues_a_thumbnail_for_each_image_after_commit(
+    settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from catalog.tasks import product_image_thumbnail_task
+
     settings.MEDIA_ROOT = tmp_path
+    sent = []
+    monkeypatch.setattr(
+        product_image_thumbnail_task, "apply_async", lambda kwargs, **options: sent.append(kwargs)
+    )
     product = ProductFactory()
     images = [
         ProductImage.objects.create(
@@ -140,7 +151,13 @@ def test_product_images_process_makes_a_thumbnail_for_each_image(settings, tmp_p
         for name in ("front", "back")
     ]
 
-    product_images_process(images=images)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        product_images_process(images=images)
+    assert sent == []  # nothing leaves before the transaction commits
+    for callback in callbacks:
+        callback()
+    for kwargs in sent:
+        product_image_thumbnail_task(**kwargs)
 
     stored = ProductImage.objects.filter(product=product).order_by("id")
     assert [image.thumbnail.name.rsplit("/", 1)[-1] for image in stored] == [

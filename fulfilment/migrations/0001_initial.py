@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_stockmovement'),
-        ('orders', '0006_orderline_shipped_cancelled'),
+        ('orders', '0007_orderline_shipped_cancelled'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -25,7 +25,9 @@ class SandboxProvider:
     name = Provider.SANDBOX
 
     def is_configured(self) -> bool:
-        return bool(settings.SANDBOX_WEBHOOK_SECRET)
+        # It pays without money: offered only when switched on (by default only with DEBUG)
+        # and given a secret to sign with.
+        return settings.SANDBOX_ENABLED and bool(settings.SANDBOX_WEBHOOK_SECRET)
 
     def create_payment(self, *, payment: Payment) -> CreatedPayment:
         reference = f"sbx_pi_{secrets.token_hex(12)}"

@@ -58,7 +58,7 @@ def test_summary_with_average_count_and_histogram():
     assert "(4 ratings)" in html
     rows = re.findall(
         r'<th scope="row" class="histogram__label">([^<]*)</th>.*?'
-        r'style="width: (\d+)%".*?<td class="histogram__count num">([^<]*)</td>',
+        r'class="histogram__fill fill-(\d+)".*?<td class="histogram__count num">([^<]*)</td>',
         html,
         re.S,
     )

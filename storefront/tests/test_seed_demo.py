@@ -1,5 +1,8 @@
 """`manage.py seed_demo`: a consistent demo shop, repeatable and re-runnable."""
 
+import re
+from io import StringIO
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -17,6 +20,8 @@ PASSWORD = "demo-pass-123"
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    # As `make run` seeds: with DEBUG on (pytest-django turns it off for every test).
+    settings.DEBUG = True
 
 
 def _seed(**options):
@@ -42,6 +47,26 @@ def test_creates_the_demo_users_with_a_working_password():
     assert merchant.groups.filter(name=MERCHANTS_GROUP).exists()
     assert merchant.merchants.count() == 1
     assert not shopper.is_staff
+
+
+def test_without_debug_demo_users_get_random_passwords_and_keep_changed_ones(settings):
+    # A deployed copy (DEBUG off): a documented password there is anyone's admin account.
+    settings.DEBUG = False
+    User = get_user_model()
+    admin = User.objects.create_superuser(email="admin@example.com", password="their-own-1")
+    out = StringIO()
+
+    call_command("seed_demo", products=1, seed=7, verbosity=0, stdout=out)
+
+    users = {u.email: u for u in User.objects.all()}
+    assert not any(u.check_password(PASSWORD) for u in users.values())
+    admin.refresh_from_db()
+    assert admin.check_password("their-own-1")  # never reset to a known one
+    printed = dict(re.findall(r"Created (\S+) with password (\S+)", out.getvalue()))
+    assert set(printed) == {"merchant@example.com", "shopper@example.com"}
+    for email, password in printed.items():
+        assert len(password) >= 16
+        assert users[email].check_password(password)
 
 
 def test_catalog_is_consistent():

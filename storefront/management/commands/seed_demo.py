@@ -11,7 +11,9 @@ product, variant, image row, category and merchant); it fails, changing nothing,
 carts or reviews still point at the catalog.
 
 Demo users (password `demo-pass-123`): admin@example.com (superuser), merchant@example.com
-(staff of the first merchant, in the Merchants group) and shopper@example.com.
+(staff of the first merchant, in the Merchants group) and shopper@example.com. With DEBUG
+off (a deployed copy) a password everyone knows would be anyone's admin account, so each
+demo user made there gets a random password, printed once, and an existing one keeps its own.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import secrets
 import sys
 import time
 from dataclasses import dataclass
@@ -278,7 +281,7 @@ class Command(BaseCommand):
             self._reset()
         leaves = self._categories()
         merchants = self._merchants()
-        demo_users = self._users(merchants[0])
+        passwords = self._users(merchants[0])
         images = self._placeholder_images()
         self._shipping_methods()
         self._products(count=products, rng=rng, leaves=leaves, merchants=merchants, images=images)
@@ -290,10 +293,14 @@ class Command(BaseCommand):
             for table in ("catalog_product", "catalog_variant", "catalog_productimage"):
                 cursor.execute(f"ANALYZE {table}")
 
-        self._demo_orders(*demo_users, merchants=merchants)
+        self._demo_orders(merchants=merchants)
         self._say(f"Seeded {products} products in {time.monotonic() - started:.1f}s.")
-        self._say(f"Log in as admin@example.com, merchant@example.com or shopper@example.com "
-                  f"with password {DEMO_PASSWORD!r}.")  # fmt: skip
+        if settings.DEBUG:
+            self._say(f"Log in as admin@example.com, merchant@example.com or shopper@example.com "
+                      f"with password {DEMO_PASSWORD!r}.")  # fmt: skip
+        for email, password in passwords.items():
+            # Printed even at verbosity 0: it is shown nowhere else.
+            self.stdout.write(f"Created {email} with password {password}")
 
     def _say(self, message: str) -> None:
         if self.verbosity:
@@ -347,32 +354,40 @@ class Command(BaseCommand):
             for name in MERCHANTS
         ]
 
-    def _users(self, merchant: Merchant) -> tuple[User, User, User]:
+    def _users(self, merchant: Merchant) -> dict[str, str]:
+        """The demo users; returns {email: password} of those given a random password."""
+        random_passwords: dict[str, str] = {}
+
         def ensure(email: str, **flags: Any) -> User:
             user, created = User.objects.get_or_create(email=email, defaults=flags)
-            # The documented password must work even if someone changed it since.
-            if created or not user.check_password(DEMO_PASSWORD):
-                user.set_password(DEMO_PASSWORD)
+            if settings.DEBUG:
+                # The documented password must work even if someone changed it since.
+                if created or not user.check_password(DEMO_PASSWORD):
+                    user.set_password(DEMO_PASSWORD)
+                    user.save(update_fields=["password"])
+            elif created:
+                random_passwords[email] = secrets.token_urlsafe(12)
+                user.set_password(random_passwords[email])
                 user.save(update_fields=["password"])
             return user
 
-        admin = ensure("admin@example.com", name="Demo Admin", is_staff=True, is_superuser=True)
+        ensure("admin@example.com", name="Demo Admin", is_staff=True, is_superuser=True)
         staff = ensure("merchant@example.com", name="Demo Merchant", is_staff=True)
         merchant_staff_set(merchant=merchant, users=[*merchant.staff.exclude(pk=staff.pk), staff])
-        shopper = ensure("shopper@example.com", name="Demo Shopper")
-        return admin, staff, shopper
+        ensure("shopper@example.com", name="Demo Shopper")
+        return random_passwords
 
     # --- demo orders ----------------------------------------------------------------------
 
-    def _demo_orders(
-        self, admin: User, staff: User, shopper: User, *, merchants: list[Merchant]
-    ) -> None:
+    def _demo_orders(self, *, merchants: list[Merchant]) -> None:
         """The demo shopper's orders, one in every state the trade has: awaiting payment,
         paid, partly shipped, in transit, delivery problem, delivered, a return asked for
         and one refunded. Made through the services, as a shopper, a merchant and a carrier
         would; only once (a shopper with orders gets none), and only when the sandbox payment
         and carrier can run (their secrets are set)."""
 
+        staff = User.objects.get(email="merchant@example.com")
+        shopper = User.objects.get(email="shopper@example.com")
         if Order.objects.filter(user=shopper).exists():
             return
         if not (settings.SANDBOX_WEBHOOK_SECRET and settings.CARRIER_WEBHOOK_SECRET):

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_stockmovement'),
-        ('orders', '0005_cancelled_by_and_acknowledged'),
+        ('orders', '0006_order_confirmation_attempts'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_orderline_shipped_cancelled'),
+        ('orders', '0007_orderline_shipped_cancelled'),
     ]
 
     operations = [
