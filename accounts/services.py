@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import InvalidCredentials
 from accounts.models import Address, User
+from shop.core.cache import CacheWithLocalFallback
 from shop.core.countries import normalize_country
 from shop.core.errors import ThrottledError
 
@@ -69,6 +69,9 @@ def user_update(*, user: User, name: str) -> User:
 # page go through user_authenticate, so a guesser cannot switch doors to get more tries.
 # Whether the window is still open is judged by our clock, the one Retry-After is computed
 # from; the keys' TTL in Redis (on Redis's clock) only clears them away afterwards.
+# While Redis is away the counts are kept per process (shop.core.cache), so an outage never
+# lets unlimited guesses through: at most the limit per process and window.
+cache = CacheWithLocalFallback()
 
 
 def _failure_keys(email: str) -> tuple[str, str]:

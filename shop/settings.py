@@ -172,15 +172,27 @@ REDIS_SESSIONS_URL = _redis.sessions
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="bazaar")
 
 
+# A Redis that cannot be reached is a cache miss, never an error (shop/core/cache.py): each
+# call gives up after CACHE_REDIS_TIMEOUT seconds, and after a failure a process leaves Redis
+# alone for CACHE_REDIS_RETRY seconds, so a dead Redis does not add a timeout to every call.
+CACHE_REDIS_TIMEOUT = env.float("CACHE_REDIS_TIMEOUT", default=0.5)
+CACHE_REDIS_RETRY = env.float("CACHE_REDIS_RETRY", default=5.0)
+
+
 def _cache(url: str, *, name: str) -> dict:
     if not url:
         # A store per alias, as in Redis: clearing the cache leaves the sessions' cache alone.
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
     return {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shop.core.cache.ResilientRedisCache",
         "LOCATION": url,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": CACHE_REDIS_TIMEOUT,
+            "socket_timeout": CACHE_REDIS_TIMEOUT,
+            "retry_after": CACHE_REDIS_RETRY,
+        },
     }
 
 
