@@ -18,6 +18,7 @@ from catalog.services import RatingFigures, product_ratings_write
 from orders.models import OrderLine
 from reviews.errors import AlreadyReviewed, NotPurchased
 from reviews.models import Review
+from shop.core.marks import mark_add, mark_delete
 from shop.core.pagecache import catalog_changed
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 # Requests for one product's recomputation within this window become one task run.
 RECOMPUTE_DELAY_SECONDS = 2
-_PENDING_KEY = "reviews:recompute-pending:{}"
+# The "run queued" mark, in PostgreSQL (shop.core.marks) so coalescing survives a Redis
+# outage; it expires like the cache key it replaced, should its task be lost.
+PENDING_MARK = "reviews:recompute-pending:{}"
 RECOMPUTATIONS_KEY = "reviews:recomputations"  # a counter, for the bench and for ops
 
 
@@ -112,15 +115,15 @@ def rating_recompute_request(*, product_id: int) -> bool:
     run. Requests while one is queued are folded into it (a burst of reviews, one run)."""
     from reviews.tasks import product_rating_recompute_task
 
-    key = _PENDING_KEY.format(product_id)
-    if not cache.add(key, 1, timeout=RECOMPUTE_DELAY_SECONDS + 60):
+    key = PENDING_MARK.format(product_id)
+    if not mark_add(key=key, seconds=RECOMPUTE_DELAY_SECONDS + 60):
         return False
     try:
         product_rating_recompute_task.apply_async(
             kwargs={"product_id": product_id}, countdown=RECOMPUTE_DELAY_SECONDS, retry=False
         )
     except Exception:
-        cache.delete(key)  # let the next request try again; the nightly run repairs
+        mark_delete(key=key)  # let the next request try again; the nightly run repairs
         logger.warning("broker unavailable; rating of product %s recomputed later", product_id)
         return False
     return True

@@ -34,3 +34,19 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class PendingMark(models.Model):
+    """An "already asked, work queued" mark with an expiry (shop.core.marks): what
+    `cache.add()` gives request coalescing, kept in PostgreSQL so that a Redis outage
+    neither loses a mark nor makes every request look like the first."""
+
+    key = models.CharField(_("key"), max_length=200, primary_key=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("pending mark")
+        verbose_name_plural = _("pending marks")
+
+    def __str__(self) -> str:
+        return self.key
