@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.services import RatingFigures, product_ratings_write
+from catalog.versions import products_changed
 from orders.models import OrderLine
 from reviews.errors import AlreadyReviewed, NotPurchased
 from reviews.models import Review
 from shop.core.marks import mark_add, mark_delete
-from shop.core.pagecache import catalog_changed
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -35,10 +35,11 @@ RECOMPUTATIONS_KEY = "reviews:recomputations"  # a counter, for the bench and fo
 
 
 def _on_commit_reviews_changed(*, product_id: int) -> None:
-    """Once committed: cached pages and API answers show the review list as it is now (not
-    waiting for the figures), and the product's figures follow (a coalesced recomputation)."""
+    """Once committed: cached pages and API answers of this product show the review list as
+    it is now (not waiting for the figures), and its figures follow (a coalesced
+    recomputation)."""
     transaction.on_commit(lambda: rating_recompute_request(product_id=product_id))
-    transaction.on_commit(catalog_changed)
+    products_changed(product_ids=[product_id])
 
 
 def review_can_write(*, user: User, product_id: int) -> bool:

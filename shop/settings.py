@@ -282,10 +282,14 @@ REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
 # product had RATING_PRIOR_WEIGHT more reviews of that value.
 RATING_PRIOR_MEAN = Decimal(env.str("RATING_PRIOR_MEAN", default="3.0"))
 RATING_PRIOR_WEIGHT = env.int("RATING_PRIOR_WEIGHT", default=10)
-# How long an anonymous visitor may see a cached catalog page at most; any catalog change
-# invalidates at once (within CATALOG_VERSION_TTL seconds in every process).
+# How long an anonymous visitor may see a cached catalog page at most; a change to what a
+# page shows makes it stale at once (within CATALOG_VERSION_TTL seconds in every process).
 PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=300)
 CATALOG_VERSION_TTL = env.float("CATALOG_VERSION_TTL", default=1.0)
+# Pages whose URL holds free text or amounts (searches, price ranges) stored per
+# PAGE_CACHE_TIMEOUT at most: their URLs are countless, so they must not crowd out the rest
+# (at ~25 KB a page, 500 is at most ~25 MB alive at once, two windows' worth).
+PAGE_CACHE_OPEN_ENTRIES = env.int("PAGE_CACHE_OPEN_ENTRIES", default=500)
 # Answers that show exact stock counts (the product API) are cached this long at most:
 # a sale does not invalidate the whole catalog, only a variant's stock crossing zero does.
 STOCK_CACHE_TIMEOUT = env.int("STOCK_CACHE_TIMEOUT", default=5)

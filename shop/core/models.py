@@ -36,6 +36,22 @@ class IdempotencyKey(models.Model):
         return f"{self.scope}:{self.key}"
 
 
+class UnsentVersionBump(models.Model):
+    """A page-cache version bump that could not reach Redis (shop.core.pagecache): replayed
+    when Redis answers again, so no page cached before an outage outlives a change made
+    during it."""
+
+    name = models.CharField(_("version"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("unsent cache version bump")
+        verbose_name_plural = _("unsent cache version bumps")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class PendingMark(models.Model):
     """An "already asked, work queued" mark with an expiry (shop.core.marks): what
     `cache.add()` gives request coalescing, kept in PostgreSQL so that a Redis outage
