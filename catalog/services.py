@@ -75,7 +75,7 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> int:
                 lists.add(LISTS_PRICE)
             if in_stock != before[pk][1]:
                 lists.add(LISTS_STOCK)
-        products_changed(product_ids=[row[0] for row in after], lists=lists)
+        products_changed(product_ids=[row[0] for row in after], cards=True, lists=lists)
     return len(after)
 
 
@@ -139,7 +139,7 @@ def product_ratings_write(
         cursor.execute(_RATINGS_SQL.format(where=where), params)
         updated = [row[0] for row in cursor.fetchall()]
     if updated:
-        products_changed(product_ids=updated, lists=[LISTS_RATING])
+        products_changed(product_ids=updated, cards=True, lists=[LISTS_RATING])
     return len(updated)
 
 

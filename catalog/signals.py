@@ -17,13 +17,19 @@ def _on_catalog_change(sender: Any, **kwargs: Any) -> None:
 
 
 def _on_product_change(sender: Any, instance: Any, **kwargs: Any) -> None:
-    # A product saved may have been added, renamed, moved or (de)activated: lists too.
-    products_changed(product_ids=[instance.pk], lists=[LISTS])
+    # A product saved may have been added, renamed, moved or (de)activated: its card and
+    # which products lists hold may have changed too.
+    products_changed(product_ids=[instance.pk], cards=True, lists=[LISTS])
+
+
+def _on_image_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # A card shows the first image.
+    products_changed(product_ids=[instance.product_id], cards=True)
 
 
 def _on_product_part_change(sender: Any, instance: Any, **kwargs: Any) -> None:
-    # A variant, image or attribute shows on its product's page and card; what lists hold
-    # follows from the product's summary (price, stock), which bumps the lists it changes.
+    # A variant or attribute shows on its product's page only; what cards and lists show
+    # of variants (price, stock) follows from the product's summary, which bumps them.
     products_changed(product_ids=[instance.product_id])
 
 
@@ -35,7 +41,7 @@ def connect() -> None:
         (Merchant, _on_catalog_change),
         (Product, _on_product_change),
         (ProductAttribute, _on_product_part_change),
-        (ProductImage, _on_product_part_change),
+        (ProductImage, _on_image_change),
         (Variant, _on_product_part_change),
     ]
     for model, handler in handlers:

@@ -105,9 +105,9 @@ def _apply(
         if was_available != (variant.stock_available > 0):
             crossed_zero.add(variant.product_id)
     # Pages show "in stock" / "out of stock", which changes only when a variant crosses
-    # zero: only then are the cached pages of its product made stale (and lists only if the
-    # product's own stock state changes, below). Exact counts (the product API) are cached
-    # for STOCK_CACHE_TIMEOUT seconds instead.
+    # zero: only then are the cached pages of its product made stale (its card and lists
+    # only if the product's own stock state changes, below). Exact counts (the product
+    # API) are cached for STOCK_CACHE_TIMEOUT seconds instead.
     if crossed_zero:
         products_changed(product_ids=crossed_zero)
         # A product's listed stock state changes only when a variant crosses zero. It is

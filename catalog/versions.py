@@ -3,10 +3,12 @@
 The anonymous page cache (shop.core.pagecache) serves an entry only while every version it
 was rendered from is unchanged. The catalog's versions:
 
-- `product:<id>`, one per product: anything its page shows (variants and their stock
-  states, images, attributes, reviews, rating figures, price) and anything its card shows
-  in a list. Pages record the products they show, so a change to a product makes stale
-  its own page and the list pages and recommendations that show its card, nothing else.
+- `product:<id>`, one per product: anything its own page (and its API answers) shows:
+  variants and their stock states, images, attributes, reviews, rating figures, price.
+- `card:<id>`, one per product: what its card shows in lists and recommendations (name,
+  link, merchant, first image, price, in stock, rating figures). A list page records the
+  cards it shows, so a change to what a card says makes stale the lists that show that
+  card; a review's text or a variant's stock state, which no card shows, does not.
 - `lists` and its kinds: which products a list holds and in which order. `lists` changes
   when products are added, removed, renamed, moved or (de)activated (any product save);
   `lists:rating` when rating figures change (lists sorted by rating), `lists:stock` when a
@@ -16,6 +18,9 @@ was rendered from is unchanged. The catalog's versions:
   the plain product list cached unless that product's card is on it.
 - `catalog` (shop.core.pagecache.CATALOG): categories and merchants, which every page
   shows or filters by; it makes every entry stale.
+
+Which products a page recommends may lag by up to PAGE_CACHE_TIMEOUT (recommendations are
+recomputed hourly anyway); what a recommended card says never does.
 """
 
 from __future__ import annotations
@@ -37,10 +42,20 @@ def product_version(product_id: int) -> str:
     return f"product:{product_id}"
 
 
-def products_changed(*, product_ids: Iterable[int], lists: Iterable[str] = ()) -> None:
-    """Once the current transaction commits (at once outside one): pages showing these
-    products, and lists of these kinds, are stale."""
-    names = {product_version(pk) for pk in product_ids} | set(lists)
+def card_version(product_id: int) -> str:
+    return f"card:{product_id}"
+
+
+def products_changed(
+    *, product_ids: Iterable[int], cards: bool = False, lists: Iterable[str] = ()
+) -> None:
+    """Once the current transaction commits (at once outside one): the pages of these
+    products are stale, and with `cards` every page showing their cards, and lists of
+    these kinds."""
+    ids = list(product_ids)
+    names = {product_version(pk) for pk in ids} | set(lists)
+    if cards:
+        names |= {card_version(pk) for pk in ids}
     if names:
         transaction.on_commit(lambda: versions_bump(names))
 
@@ -62,9 +77,14 @@ def product_list_versions(query: Mapping[str, str]) -> list[str]:
     return names
 
 
-def page_shows_products(
-    request: Any, products: Iterable[Any], *, lists: Iterable[str] = ()
-) -> None:
-    """Record on the request that its page shows these products (their cards or page) and
-    lists of these kinds: the page goes stale when one of them changes."""
-    page_depends_on(request, *(product_version(p.pk) for p in products), *lists)
+def page_shows_product(request: Any, product: Any) -> None:
+    """Record on the request that its answer shows this product (its page, its API
+    answers): it goes stale when anything about the product changes."""
+    page_depends_on(request, product_version(product.pk))
+
+
+def page_shows_cards(request: Any, products: Iterable[Any], *, lists: Iterable[str] = ()) -> None:
+    """Record on the request that its page shows the cards of these products, as a list of
+    these kinds (or as recommendations): it goes stale when what one of the cards says
+    changes, or which products such a list holds."""
+    page_depends_on(request, *(card_version(p.pk) for p in products), *lists)

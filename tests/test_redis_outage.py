@@ -233,9 +233,10 @@ def test_the_site_serves_through_a_redis_outage_and_recovers(
         # what was read before the change); a moment later it is.
         traveller.shift(1)
         for url in (kettle_url, "/products/"):
-            pages = [anonymous.get(url) for _ in range(2)]
-            assert [page["X-Page-Cache"] for page in pages] == ["miss", "hit"], url
-            assert "Copper Kettle Deluxe" in pages[1].content.decode()
+            anonymous.get(url)
+            again = anonymous.get(url)
+            assert again["X-Page-Cache"] == "hit", url
+            assert "Copper Kettle Deluxe" in again.content.decode()
     # Sessions are cached in Redis again.
     sessions = private_redis.client(db=1)
     before = sessions.dbsize()

@@ -14,7 +14,7 @@ from catalog.api.serializers import (
     ProductDetailSerializer,
     ProductListSerializer,
 )
-from catalog.versions import page_shows_products, product_list_versions
+from catalog.versions import page_shows_cards, page_shows_product, product_list_versions
 from shop.core.api import AnonymousCacheMixin
 from shop.core.pagecache import page_depends_on
 
@@ -88,7 +88,7 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        page_shows_products(
+        page_shows_cards(
             self.request, page or [], lists=product_list_versions(self.request.query_params)
         )
         return page
@@ -103,5 +103,5 @@ class ProductDetailApi(AnonymousCacheMixin, RetrieveAPIView):
 
     def get_object(self):
         product = selectors.product_get_for_api(pk=self.kwargs["pk"])
-        page_shows_products(self.request, [product])
+        page_shows_product(self.request, product)
         return product

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api.serializers import ProductListSerializer
-from catalog.versions import page_shows_products
+from catalog.versions import page_shows_cards, page_shows_product
 from reviews import selectors, services
 from reviews.api.serializers import ReviewCreateInputSerializer, ReviewOutputSerializer
 from shop.core.api import PAGINATION_QUERY, AnonymousCacheMixin
@@ -31,7 +31,7 @@ class ProductReviewListApi(AnonymousCacheMixin, ListAPIView):
 
     def get_queryset(self):
         product = selectors.product_get_for_reviews(pk=self.kwargs["pk"])
-        page_shows_products(self.request, [product])
+        page_shows_product(self.request, product)
         return selectors.review_list_for_product(product_id=product.pk)
 
     @extend_schema(
@@ -92,7 +92,7 @@ class ProductRecommendationListApi(AnonymousCacheMixin, APIView):
     def get(self, request, pk: int):
         product = selectors.product_get_for_reviews(pk=pk)
         products = selectors.product_recommendations(product=product)
-        page_shows_products(request, [product, *products])
+        page_shows_cards(request, products)
         return Response(
             ProductListSerializer(products, many=True, context={"request": request}).data
         )

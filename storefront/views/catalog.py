@@ -20,7 +20,12 @@ from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
 from catalog.forms import form_describe_errors, product_filter_form_prepare
 from catalog.models import Product
 from catalog.selectors import CategoryNode, CategoryTree
-from catalog.versions import LISTS, page_shows_products, product_list_versions
+from catalog.versions import (
+    LISTS,
+    page_shows_cards,
+    page_shows_product,
+    product_list_versions,
+)
 from reviews.forms import ReviewForm
 from reviews.selectors import (
     RECENTLY_VIEWED_MAX,
@@ -61,7 +66,7 @@ def _product_page_context(
     if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
         pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
     shown = list(page.object_list)
-    page_shows_products(request, shown, lists=product_list_versions(request.GET))
+    page_shows_cards(request, shown, lists=product_list_versions(request.GET))
     return {
         "filter_form": form,
         "filter_action": action,
@@ -78,7 +83,7 @@ def _product_page_context(
 def home_view(request: HttpRequest) -> HttpResponse:
     tree = selectors.category_tree()
     new_arrivals = selectors.product_list_new_arrivals(limit=NEW_ARRIVALS)
-    page_shows_products(request, new_arrivals, lists=[LISTS])
+    page_shows_cards(request, new_arrivals, lists=[LISTS])
     context: dict[str, Any] = {"categories": tree.roots, "new_arrivals": new_arrivals}
     # Logged-in shoppers only: an anonymous home page stays the same for everyone (cached).
     if request.user.is_authenticated:
@@ -175,8 +180,9 @@ def product_detail_render(
         pagecache.page_cache_decline(request)  # shown as another page: not stored as this
     recommendations = product_recommendations(product=product)
     # Which products are recommended may lag by PAGE_CACHE_TIMEOUT; what a shown card says
-    # never does (each is a dependency, and one going out of stock bumps its version).
-    page_shows_products(request, [product, *recommendations])
+    # never does (and one going out of stock changes its card).
+    page_shows_product(request, product)
+    page_shows_cards(request, recommendations)
     return render(
         request,
         "catalog/product_detail.html",

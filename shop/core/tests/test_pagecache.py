@@ -212,7 +212,8 @@ def test_a_page_rendered_while_what_it_shows_changes_is_not_stored():
         # Stored, it would be served as current although it may hold what was read before.
         assert Client().get("/things/kettle/")["X-Page-Cache"] == "miss"
         traveller.shift(1)
-        assert _twice("/things/kettle/") == ["miss", "hit"]
+        Client().get("/things/kettle/")  # a moment after the change: stored
+        assert Client().get("/things/kettle/")["X-Page-Cache"] == "hit"
 
 
 def test_an_entry_of_an_older_format_is_a_miss():
