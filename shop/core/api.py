@@ -144,10 +144,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 # The pagination parameters, as the page cache stores them (shop.core.pagecache): a page
-# past the end is a 404 (never stored), a page size above the cap is not canonical.
+# past the end is a 404 (never stored), a page size above the cap is not canonical, and
+# pages of a size other than the default are budgeted (each size is a whole new set of
+# pages: 100 sizes of a 10,000-product list would be some 50,000 entries).
 PAGINATION_QUERY: dict[str, pagecache.Param] = {
     "page": pagecache.whole_number(),
-    "page_size": pagecache.whole_number(maximum=PageNumberPagination.max_page_size),
+    "page_size": pagecache.whole_number(maximum=PageNumberPagination.max_page_size, open=True),
 }
 
 

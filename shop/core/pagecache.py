@@ -298,11 +298,13 @@ _WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?")
 
 
-def whole_number(*, maximum: int = 100_000, blank: bool = False) -> Param:
-    """1, 2, ... up to `maximum`, written without a sign, a leading zero or spaces."""
+def whole_number(*, maximum: int = 100_000, blank: bool = False, open: bool = False) -> Param:
+    """1, 2, ... up to `maximum`, written without a sign, a leading zero or spaces; `open`
+    when the values multiply the pages stored rather than name them (a page size)."""
     return Param(
         valid=lambda value: bool(_WHOLE_NUMBER.fullmatch(value)) and int(value) <= maximum,
         blank=blank,
+        open=open,
     )
 
 

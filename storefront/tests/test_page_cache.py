@@ -136,6 +136,13 @@ def test_canonical_urls_are_stored_whatever_the_order_of_their_parameters(shop, 
     assert cache_state(second) == "hit"
 
 
+def test_api_pages_of_another_size_are_stored_within_the_open_budget(shop, settings):
+    settings.PAGE_CACHE_OPEN_ENTRIES = 1
+    assert twice("/api/v1/products/?page_size=2") == ["miss", "hit"]
+    assert twice("/api/v1/products/?page_size=3") == ["miss", "miss"]  # over budget
+    assert twice("/api/v1/products/?page=1") == ["miss", "hit"]  # the default size: named
+
+
 def test_a_page_past_the_end_of_the_api_is_a_404_and_not_stored(shop):
     assert Client().get("/api/v1/products/?page=50").status_code == 404
     assert stored_pages() == 0
