@@ -44,7 +44,7 @@ FROM (
 WHERE p.id = s.id
   AND (p.price_amount, p.in_stock)
       IS DISTINCT FROM (COALESCE(s.min_price, 0), COALESCE(s.any_stock, false))
-RETURNING p.id, p.price_amount, p.in_stock
+RETURNING p.id, p.price_amount, p.in_stock, p.category_id
 """
 
 
@@ -68,14 +68,20 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> int:
         cursor.execute(_SUMMARY_SQL, [ids])
         after = cursor.fetchall()
         # Lists hold products by price and by stock state: only the kinds whose value
-        # changed go stale, beside the pages showing these products.
+        # changed go stale, beside the pages showing these products; a product back in
+        # stock may join what its category shows.
         lists = set()
-        for pk, price, in_stock in after:
+        restocked = set()
+        for pk, price, in_stock, category_id in after:
             if price != before[pk][0]:
                 lists.add(LISTS_PRICE)
             if in_stock != before[pk][1]:
                 lists.add(LISTS_STOCK)
-        products_changed(product_ids=[row[0] for row in after], cards=True, lists=lists)
+                if in_stock:
+                    restocked.add(category_id)
+        products_changed(
+            product_ids=[row[0] for row in after], cards=True, lists=lists, categories=restocked
+        )
     return len(after)
 
 
@@ -111,7 +117,7 @@ WHERE p.id = p2.id AND {where}
   AND (p.rating_count, p.rating_avg, p.rating_score, p.rating_histogram)
       IS DISTINCT FROM (COALESCE(f.n, 0), COALESCE(f.average, 0), COALESCE(f.score, 0),
                         COALESCE(f.histogram, %(empty)s::jsonb))
-RETURNING p.id
+RETURNING p.id, p.category_id
 """
 
 
@@ -137,9 +143,14 @@ def product_ratings_write(
         params["only"] = sorted(set(product_ids))
     with connection.cursor() as cursor:
         cursor.execute(_RATINGS_SQL.format(where=where), params)
-        updated = [row[0] for row in cursor.fetchall()]
+        updated = cursor.fetchall()
     if updated:
-        products_changed(product_ids=updated, cards=True, lists=[LISTS_RATING])
+        products_changed(
+            product_ids=[pk for pk, _ in updated],
+            cards=True,
+            lists=[LISTS_RATING],
+            categories={category_id for _, category_id in updated},
+        )
     return len(updated)
 
 

@@ -19,7 +19,9 @@ def _on_catalog_change(sender: Any, **kwargs: Any) -> None:
 def _on_product_change(sender: Any, instance: Any, **kwargs: Any) -> None:
     # A product saved may have been added, renamed, moved or (de)activated: its card and
     # which products lists hold may have changed too.
-    products_changed(product_ids=[instance.pk], cards=True, lists=[LISTS])
+    products_changed(
+        product_ids=[instance.pk], cards=True, lists=[LISTS], categories=[instance.category_id]
+    )
 
 
 def _on_image_change(sender: Any, instance: Any, **kwargs: Any) -> None:

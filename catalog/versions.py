@@ -16,11 +16,18 @@ was rendered from is unchanged. The catalog's versions:
   listed price changes (lists sorted or filtered by price). A list depends on `lists` and
   on the kinds its filters and sort use, so a sale that empties a product's stock leaves
   the plain product list cached unless that product's card is on it.
+- `category:<id>`, one per category: which of its products are in stock and how they rank
+  by rating (a product page recommends the best-rated of its category). A product coming
+  back in stock, new rating figures, or a product saved into the category bump it.
 - `catalog` (shop.core.pagecache.CATALOG): categories and merchants, which every page
   shows or filters by; it makes every entry stale.
 
-Which products a page recommends may lag by up to PAGE_CACHE_TIMEOUT (recommendations are
-recomputed hourly anyway); what a recommended card says never does.
+A product page recommends products bought with it and the best-rated of its category: it
+depends on the cards it shows, on its category, on `lists` (products added, moved,
+(de)activated) and on the reviews app's bought-together table. One gap is left: a product
+bought with it, out of stock and so not shown, that comes back in stock joins the
+recommendations of products in other categories when their entries expire
+(PAGE_CACHE_TIMEOUT), not at once.
 """
 
 from __future__ import annotations
@@ -46,14 +53,23 @@ def card_version(product_id: int) -> str:
     return f"card:{product_id}"
 
 
+def category_version(category_id: int) -> str:
+    return f"category:{category_id}"
+
+
 def products_changed(
-    *, product_ids: Iterable[int], cards: bool = False, lists: Iterable[str] = ()
+    *,
+    product_ids: Iterable[int],
+    cards: bool = False,
+    lists: Iterable[str] = (),
+    categories: Iterable[int] = (),
 ) -> None:
     """Once the current transaction commits (at once outside one): the pages of these
     products are stale, and with `cards` every page showing their cards, and lists of
-    these kinds."""
+    these kinds, and what these categories hold in stock by rating."""
     ids = list(product_ids)
     names = {product_version(pk) for pk in ids} | set(lists)
+    names |= {category_version(pk) for pk in categories}
     if cards:
         names |= {card_version(pk) for pk in ids}
     if names:

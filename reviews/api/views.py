@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api.serializers import ProductListSerializer
-from catalog.versions import page_shows_cards, page_shows_product
+from catalog.versions import page_shows_product
 from reviews import selectors, services
 from reviews.api.serializers import ReviewCreateInputSerializer, ReviewOutputSerializer
 from shop.core.api import PAGINATION_QUERY, AnonymousCacheMixin
@@ -92,7 +92,7 @@ class ProductRecommendationListApi(AnonymousCacheMixin, APIView):
     def get(self, request, pk: int):
         product = selectors.product_get_for_reviews(pk=pk)
         products = selectors.product_recommendations(product=product)
-        page_shows_cards(request, products)
+        selectors.product_recommendations_depend(request, product=product, shown=products)
         return Response(
             ProductListSerializer(products, many=True, context={"request": request}).data
         )

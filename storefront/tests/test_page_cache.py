@@ -24,6 +24,7 @@ from catalog.services import product_summary_refresh
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from orders.tests.factories import place_order
 from payments.services.cancel import order_cancel
+from reviews.recommendations import recommendations_compute
 from reviews.services import product_rating_recompute, review_create
 from reviews.tests.factories import buy
 
@@ -295,3 +296,40 @@ def test_a_list_sorted_by_what_changed_goes_stale_even_without_the_product(
         assert response["X-Page-Cache"] == "miss"
         assert "Bargain Pot" in response.content.decode()
         assert cache_state(newest) == "hit"
+
+
+def test_a_product_back_in_stock_makes_stale_the_recommendations_of_its_category(
+    two_aisles, django_capture_on_commit_callbacks
+):
+    """A product page recommends the best-rated of its category that are in stock: one
+    coming back in stock may join them, though no cached page showed its card."""
+    kitchen, _, kettle, mug = two_aisles
+    teapot = ProductFactory(category=kitchen, name="Teapot")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place_order(user=UserFactory(), items=[(kettle.variants.get(), 1)])
+    with time_machine.travel(NOW, tick=True) as traveller:
+        for url in (teapot.get_absolute_url(), mug.get_absolute_url()):
+            assert twice(url) == ["miss", "hit"], url
+        assert "Last Kettle" not in Client().get(teapot.get_absolute_url()).content.decode()
+        traveller.shift(10)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            order_cancel(order_id=order.pk)
+        page = Client().get(teapot.get_absolute_url())
+        assert page["X-Page-Cache"] == "miss"
+        assert "Last Kettle" in page.content.decode()  # recommended again
+        assert cache_state(mug.get_absolute_url()) == "hit"  # another category
+
+
+def test_new_bought_together_figures_make_product_pages_stale(
+    two_aisles, django_capture_on_commit_callbacks
+):
+    *_, mug = two_aisles
+    with time_machine.travel(NOW, tick=True) as traveller:
+        assert twice(mug.get_absolute_url()) == ["miss", "hit"]
+        assert twice(f"/api/v1/products/{mug.pk}/recommendations/") == ["miss", "hit"]
+        traveller.shift(10)
+        with django_capture_on_commit_callbacks(execute=True):
+            recommendations_compute()
+        assert cache_state(mug.get_absolute_url()) == "miss"
+        assert cache_state(f"/api/v1/products/{mug.pk}/recommendations/") == "miss"

@@ -31,6 +31,7 @@ from reviews.selectors import (
     RECENTLY_VIEWED_MAX,
     RECENTLY_VIEWED_SESSION_KEY,
     product_recommendations,
+    product_recommendations_depend,
     rating_histogram_rows,
     recently_viewed_ids,
     recently_viewed_products,
@@ -179,10 +180,8 @@ def product_detail_render(
     if requested_reviews_page not in (None, str(review_page.number)):
         pagecache.page_cache_decline(request)  # shown as another page: not stored as this
     recommendations = product_recommendations(product=product)
-    # Which products are recommended may lag by PAGE_CACHE_TIMEOUT; what a shown card says
-    # never does (and one going out of stock changes its card).
     page_shows_product(request, product)
-    page_shows_cards(request, recommendations)
+    product_recommendations_depend(request, product=product, shown=recommendations)
     return render(
         request,
         "catalog/product_detail.html",
