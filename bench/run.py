@@ -21,12 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import catalog_suite
 import harness
 import orders_suite
+import pagecache_suite
 import payments_suite
 import reviews_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
 SUITES = {
-    suite.NAME: suite for suite in (catalog_suite, orders_suite, payments_suite, reviews_suite)
+    suite.NAME: suite
+    for suite in (catalog_suite, orders_suite, payments_suite, reviews_suite, pagecache_suite)
 }
 PRODUCTS = 10_000
 

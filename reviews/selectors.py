@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.http import Http404
@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.selectors import product_list
+from catalog.versions import LISTS, category_version, page_shows_cards
 from orders.models import OrderLine
 from reviews.models import Review
-from reviews.recommendations import recommendations_for_product
+from reviews.recommendations import RECOMMENDATIONS_VERSION, recommendations_for_product
+from shop.core.pagecache import page_depends_on
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -206,6 +208,14 @@ def product_get_for_reviews(*, pk: int) -> Product:
 def product_recommendations(*, product: Product) -> list[Product]:
     """ "Customers also bought" for a product page or the API: cards, two queries."""
     return recommendations_for_product(product=product)
+
+
+def product_recommendations_depend(request: Any, *, product: Product, shown: list[Product]) -> None:
+    """Record, for the page cache, what a page's recommendations of `product` follow: the
+    cards shown, which products its category holds in stock by rating, products added or
+    moved (catalog `lists`), and the bought-together table (catalog/versions.py)."""
+    page_shows_cards(request, shown, lists=[LISTS])
+    page_depends_on(request, category_version(product.category_id), RECOMMENDATIONS_VERSION)
 
 
 def cart_recommendations(*, products: list[Product], limit: int = 8) -> list[Product]:

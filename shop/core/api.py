@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,8 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from shop.core import pagecache
 from shop.core.errors import DomainError, ThrottledError
-from shop.core.pagecache import mark_cacheable
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -143,14 +143,27 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return parameters
 
 
+# The pagination parameters, as the page cache stores them (shop.core.pagecache): a page
+# past the end is a 404 (never stored), a page size above the cap is not canonical, and
+# pages of a size other than the default are budgeted (each size is a whole new set of
+# pages: 100 sizes of a 10,000-product list would be some 50,000 entries).
+PAGINATION_QUERY: dict[str, pagecache.Param] = {
+    "page": pagecache.whole_number(),
+    "page_size": pagecache.whole_number(maximum=PageNumberPagination.max_page_size, open=True),
+}
+
+
 class AnonymousCacheMixin(APIView):
     """Lets the anonymous page cache (shop.core.pagecache) share this view's successful
     JSON answers between anonymous callers; the middleware stores nothing personal.
 
     Only JSON is marked: the cache key ignores `Accept`, so the browsable API's HTML must
-    never be stored where an app would be served it."""
+    never be stored where an app would be served it. Only canonical URLs for
+    `anonymous_cache_query` (the query parameters the view takes) are stored, and a view
+    says what its answer shows with `page_depends_on` (else any catalog change ends it)."""
 
     anonymous_cache_timeout: int | None = None  # seconds; None: PAGE_CACHE_TIMEOUT
+    anonymous_cache_query: ClassVar[dict[str, pagecache.Param]] = {}
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -163,7 +176,12 @@ class AnonymousCacheMixin(APIView):
             and renderer is not None
             and renderer.format == "json"
         ):
-            mark_cacheable(response, self.anonymous_cache_timeout)
+            pagecache.mark_cacheable_if_canonical(
+                request,
+                response,
+                query=self.anonymous_cache_query,
+                timeout=self.anonymous_cache_timeout,
+            )
         return response
 
 
