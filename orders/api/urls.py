@@ -4,5 +4,5 @@ from orders.api import views
 
 urlpatterns = [
     path("orders/", views.OrderListCreateApi.as_view(), name="api-order-list"),
-    path("orders/<str:number>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
+    path("orders/<order_number:number>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
 ]

@@ -4,12 +4,12 @@ from reviews.api import views
 
 urlpatterns = [
     path(
-        "products/<int:pk>/reviews/",
+        "products/<id:pk>/reviews/",
         views.ProductReviewListApi.as_view(),
         name="api-product-reviews",
     ),
     path(
-        "products/<int:pk>/recommendations/",
+        "products/<id:pk>/recommendations/",
         views.ProductRecommendationListApi.as_view(),
         name="api-product-recommendations",
     ),

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "shop.core"
     label = "core"
+
+    def ready(self) -> None:
+        # Before any URLconf is imported: they name their parameters with these converters.
+        from shop.core import converters  # noqa: F401
