@@ -32,6 +32,7 @@ from reviews.selectors import (
     review_permission_for,
 )
 from shop.core.pagecache import anonymous_cache
+from shop.core.paging import page_number
 
 PAGE_SIZE = 24
 NEW_ARRIVALS = 8
@@ -53,7 +54,7 @@ def _product_page_context(
     )
     products = product_filter.qs  # validates the form; invalid fields are left out
     form_describe_errors(form)
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(products, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     return {
         "filter_form": form,
         "filter_action": action,
@@ -175,7 +176,7 @@ def product_detail_render(
             "attributes": list(product.attributes.all()),
             "max_quantity": settings.MAX_LINE_QUANTITY,
             "review_page": review_page_for_product(
-                product_id=product.pk, page=request.GET.get("reviews_page")
+                product_id=product.pk, page=page_number(request.GET.get("reviews_page"))
             ),
             "rating_bars": rating_histogram_rows(product),
             "review_permission": permission,
