@@ -37,5 +37,7 @@ if settings.SERVE_MEDIA:
         re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
     ]
 
+handler400 = "shop.core.views.bad_request"
+handler403 = "shop.core.views.permission_denied"
 handler404 = "shop.core.views.not_found"
 handler500 = "shop.core.views.server_error"

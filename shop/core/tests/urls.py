@@ -1,4 +1,4 @@
-"""A tiny URLconf for testing the anonymous page cache in isolation."""
+"""A tiny URLconf for testing the anonymous page cache and the error envelope in isolation."""
 
 from django.http import HttpResponse
 from django.template import engines
@@ -24,4 +24,13 @@ def uncached_view(request):
     return HttpResponse(str(CALLS["count"]))
 
 
-urlpatterns = [path("cached/", cached_view), path("uncached/", uncached_view)]
+def failing_view(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [
+    path("cached/", cached_view),
+    path("uncached/", uncached_view),
+    # No handler500 here: Django's own HTML page, which the envelope middleware replaces.
+    path("api/boom/", failing_view),
+]
