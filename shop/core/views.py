@@ -9,9 +9,10 @@ DEBUG's technical pages), so every error answer under those paths has the envelo
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.views import defaults, static
 
 from shop.core.api import error_body, error_for_status
 
@@ -55,3 +56,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_json_path(request):
         return json_error(500)
     return defaults.server_error(request)
+
+
+def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
+    """Django's static `serve` for uploads (SERVE_MEDIA) from MEDIA_ROOT, where a name the
+    file system refuses (too long, NUL) is a 404 like any missing file, not an OSError."""
+    try:
+        return static.serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    except (OSError, ValueError) as exc:
+        raise Http404("No such file.") from exc
