@@ -74,6 +74,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the page cache, so a cached page's per-visitor CSRF token gets its cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A session cookie no session key looks like (NUL and all) is no session: before the
+    # page cache, which serves visitors without one, and before sessions look it up.
+    "shop.core.middleware.SessionCookieShapeMiddleware",
     # Serves cached catalog pages to anonymous visitors before sessions, auth and views run.
     "shop.core.pagecache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

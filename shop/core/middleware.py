@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from shop.core.views import is_json_path, json_error
@@ -39,3 +41,26 @@ class ApiErrorEnvelopeMiddleware:
             replacement.cookies = response.cookies
             return replacement
         return response
+
+
+# Django's session keys: 32 characters of a-z and 0-9 (`SessionBase._get_new_session_key`).
+_SESSION_KEY = re.compile(r"[a-z0-9]{8,64}\Z")
+
+
+class SessionCookieShapeMiddleware:
+    """Drops a session cookie that no session key could look like.
+
+    The session store looks the cookie's value up in the cache and then in PostgreSQL,
+    which refuses NUL (a cookie can carry one as `"\\000"`): that was a 500 on any page.
+    A malformed cookie is now no session at all, as an unknown one already is. Before
+    the page cache, which serves visitors without a session."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        name = settings.SESSION_COOKIE_NAME
+        value = request.COOKIES.get(name)
+        if value is not None and not _SESSION_KEY.match(value):
+            del request.COOKIES[name]
+        return self.get_response(request)
