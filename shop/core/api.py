@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import (
@@ -18,6 +19,9 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, pagination, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -163,6 +167,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = detail.get("detail", _("Invalid request."))
     response.data = error_body(code, detail)
     return response
+
+
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """Always the view's first renderer, whatever `Accept` says: for callers such as payment
+    providers, which retry any answer that is not a 2xx (a 406 included) for days."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
