@@ -19,6 +19,7 @@ from orders.models import OrderLine
 from reviews.models import Review
 from reviews.recommendations import RECOMMENDATIONS_VERSION, recommendations_for_product
 from shop.core.pagecache import page_depends_on
+from shop.core.paging import page_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -132,16 +133,6 @@ class ReviewPage:
         return min(self.number * self.per_page, self.count)
 
 
-def _page_number(raw: str | int | None) -> int:
-    if raw is None:
-        return 1
-    try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        return 1
-    return max(1, number)
-
-
 def review_page_for_product(
     *, product_id: int, page: str | int | None = None, per_page: int = REVIEWS_PER_PAGE
 ) -> ReviewPage:
@@ -149,7 +140,7 @@ def review_page_for_product(
     gives the first, as Paginator.get_page does). One query: the total comes from a window
     count over the same rows instead of a separate COUNT."""
     reviews = review_list_for_product(product_id=product_id).annotate(total=Window(Count("id")))
-    number = _page_number(page)
+    number = page_number(page)  # clamped: the offset below must fit a bigint
     offset = (number - 1) * per_page
     rows = list(reviews[offset : offset + per_page])
     if rows:

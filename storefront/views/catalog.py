@@ -40,6 +40,7 @@ from reviews.selectors import (
 )
 from shop.core import pagecache
 from shop.core.pagecache import anonymous_cache
+from shop.core.paging import page_number
 
 PAGE_SIZE = 24
 NEW_ARRIVALS = 8
@@ -63,7 +64,7 @@ def _product_page_context(
     )
     products = product_filter.qs  # validates the form; invalid fields are left out
     form_describe_errors(form)
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(products, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
         pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
     shown = list(page.object_list)

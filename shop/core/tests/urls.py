@@ -1,4 +1,4 @@
-"""A tiny URLconf for testing the anonymous page cache in isolation."""
+"""A tiny URLconf for testing the anonymous page cache and the error envelope in isolation."""
 
 from django.http import HttpResponse
 from django.template import engines
@@ -54,9 +54,15 @@ def depends_view(request, name):
     return HttpResponse(str(CALLS["count"]))
 
 
+def failing_view(request):
+    raise RuntimeError("a bug")
+
+
 urlpatterns = [
     path("cached/", cached_view),
     path("uncached/", uncached_view),
     path("list/", list_view),
     path("things/<str:name>/", depends_view),
+    # No handler500 here: Django's own HTML page, which the envelope middleware replaces.
+    path("api/boom/", failing_view),
 ]
