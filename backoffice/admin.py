@@ -185,12 +185,12 @@ class BackofficeOrderAdmin(_ShippingPagesMixin, OrderAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
-                "<int:order_id>/ship/",
+                "<id:order_id>/ship/",
                 self.admin_site.admin_view(self.ship_view),
                 name="orders_order_ship",
             ),
             path(
-                "<int:order_id>/cancel-lines/",
+                "<id:order_id>/cancel-lines/",
                 self.admin_site.admin_view(self.cancel_lines_view),
                 name="orders_order_cancel_lines",
             ),

@@ -239,12 +239,15 @@ def app_environment(database_url: str) -> dict[str, str]:
     return env
 
 
-def manage(args: Sequence[str], env: dict[str, str], *, quiet: bool = False) -> None:
-    command = [PYTHON, str(ROOT / "manage.py"), *args]
+def manage(
+    args: Sequence[str], env: dict[str, str], *, quiet: bool = False, code: Path = ROOT
+) -> None:
+    """`manage.py <args>` of the checkout at `code` (this one by default)."""
+    command = [PYTHON, str(code / "manage.py"), *args]
     log("$ manage.py " + " ".join(args))
     result = subprocess.run(
         command,
-        cwd=ROOT,
+        cwd=code,
         env=env,
         stdout=subprocess.DEVNULL if quiet else None,
         check=False,
@@ -324,8 +327,10 @@ def gunicorn(
     pythonpath: Path | None = None,
     probe_path: str = "/",
     name: str = "app",
+    code: Path = ROOT,
 ) -> Iterator[str]:
-    """Serve a WSGI app on a free loopback port; yields its base URL and always stops it."""
+    """Serve a WSGI app on a free loopback port; yields its base URL and always stops it.
+    The app is imported from the checkout at `code` (this one by default)."""
     port = free_port()
     command = [
         PYTHON,
@@ -343,7 +348,7 @@ def gunicorn(
     if pythonpath:
         command += ["--pythonpath", str(pythonpath)]
     log(f"serving {name}: {config.describe()} on 127.0.0.1:{port}")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    process = subprocess.Popen(command, cwd=code, env=env, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(process, base_url + probe_path, name=name)
@@ -393,12 +398,12 @@ def http_get(url: str) -> tuple[int, dict[str, str], bytes]:
 
 @contextlib.contextmanager
 def celery_worker(
-    env: dict[str, str], *, hostname: str, boot_timeout: float = 60
+    env: dict[str, str], *, hostname: str, boot_timeout: float = 60, code: Path = ROOT
 ) -> Iterator[Path]:
     """One Celery worker as production runs it (`celery -A shop worker --concurrency=1`,
     prefork) with `env`, logging to a temporary file; yields that file's path once the
     worker says it is ready. Always stopped (TERM to its process group, then KILL), and
-    its log removed."""
+    its log removed. It runs the checkout at `code` (this one by default)."""
     descriptor, log_name = tempfile.mkstemp(prefix="bench-celery-", suffix=".log")
     log_path = Path(log_name)
     command = [
@@ -419,7 +424,7 @@ def celery_worker(
     with os.fdopen(descriptor, "wb") as log_file:  # the worker keeps its own copy
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=code,
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,

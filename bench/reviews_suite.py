@@ -109,7 +109,8 @@ def _cache_key(key: str) -> str:
 
 
 RECOMPUTATIONS = _cache_key("reviews:recomputations")
-PENDING = _cache_key("reviews:recompute-pending:{}")
+# The "run queued" marks live in PostgreSQL (shop.core.marks), not in Redis.
+PENDING = "reviews:recompute-pending:{}"
 
 
 def broker_clear() -> None:
@@ -129,14 +130,18 @@ def recomputations() -> int:
     return int(_cache().get(RECOMPUTATIONS) or 0)
 
 
-def queue_idle(product_ids: list[int]) -> bool:
+def queue_idle(url: str, product_ids: list[int]) -> bool:
     """No task waiting in the broker, none held by the worker (acks are late, so a task
     with a countdown or one being run is still in `unacked`), no run pending."""
     broker = _broker()
     if broker.llen("celery") or broker.hlen("unacked"):
         return False
-    cache = _cache()
-    return not any(cache.exists(PENDING.format(pk)) for pk in product_ids)
+    pending = harness.query_all(
+        url,
+        "SELECT count(*) FROM core_pendingmark WHERE key = ANY(%s) AND expires_at > now()",
+        [[PENDING.format(pk) for pk in product_ids]],
+    )[0][0]
+    return pending == 0
 
 
 # --- The Celery worker -------------------------------------------------------------------
@@ -511,7 +516,7 @@ def _run(options, url, env, page_target, slugs, server, load) -> dict:
             log(f"(a) posted in {burst['seconds']:.1f} s: {burst['statuses']}")
             expected = expected_figures(url, burst_id, setup["prior"])
             deadline = time.monotonic() + SETTLE_TIMEOUT
-            while not (queue_idle([burst_id]) and current_figures(url, burst_id) == expected):
+            while not (queue_idle(url, [burst_id]) and current_figures(url, burst_id) == expected):
                 if time.monotonic() > deadline:
                     raise BenchError(
                         f"(a) figures {current_figures(url, burst_id)} never became {expected}"

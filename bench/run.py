@@ -22,13 +22,21 @@ import catalog_suite
 import fulfilment_suite
 import harness
 import orders_suite
+import pagecache_suite
 import payments_suite
 import reviews_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
 SUITES = {
     suite.NAME: suite
-    for suite in (catalog_suite, orders_suite, payments_suite, fulfilment_suite, reviews_suite)
+    for suite in (
+        catalog_suite,
+        orders_suite,
+        payments_suite,
+        fulfilment_suite,
+        reviews_suite,
+        pagecache_suite,
+    )
 }
 PRODUCTS = 10_000
 

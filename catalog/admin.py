@@ -525,7 +525,7 @@ class VariantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:variant_id>/adjust-stock/",
+                "<id:variant_id>/adjust-stock/",
                 self.admin_site.admin_view(self.adjust_stock_view),
                 name="catalog_variant_adjust_stock",
             ),

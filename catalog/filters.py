@@ -1,11 +1,14 @@
 """The product filters and orderings of API.md, shared by the list pages and `products/`."""
 
+from collections.abc import Collection
+
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Merchant, Product
 from catalog.selectors import category_tree
+from shop.core import pagecache
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -81,3 +84,22 @@ class ProductFilter(django_filters.FilterSet):
         if ordering == "relevance" and not searching:
             ordering = "-created"
         return queryset.order_by(*self.ORDERINGS[ordering])
+
+
+def _category_slugs() -> Collection[str]:
+    return category_tree().by_slug
+
+
+# The query parameters of the list pages, as the page cache stores them (shop.core.pagecache):
+# each once, canonically spelt; the form leaves unused fields empty. A merchant id or page
+# number that is well formed but not served as asked is declined by the view.
+PRODUCT_LIST_QUERY: dict[str, pagecache.Param] = {
+    "q": pagecache.text(max_length=200),
+    "category": pagecache.member(_category_slugs, blank=True),
+    "min_price": pagecache.amount(blank=True),
+    "max_price": pagecache.amount(blank=True),
+    "in_stock": pagecache.choice("on", blank=True),
+    "merchant": pagecache.whole_number(maximum=2**63 - 1, blank=True),
+    "ordering": pagecache.choice(*ProductFilter.ORDERINGS, blank=True),
+    "page": pagecache.whole_number(),
+}

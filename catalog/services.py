@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from catalog.errors import MerchantNotAllowed
 from catalog.models import Merchant, Product, ProductImage, StockMovement, Variant
+from catalog.versions import LISTS_PRICE, LISTS_RATING, LISTS_STOCK, products_changed
 from shop.core.tasks import enqueue, enqueue_on_commit
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ FROM (
 WHERE p.id = s.id
   AND (p.price_amount, p.in_stock)
       IS DISTINCT FROM (COALESCE(s.min_price, 0), COALESCE(s.any_stock, false))
+RETURNING p.id, p.price_amount, p.in_stock, p.category_id
 """
 
 
@@ -64,15 +66,29 @@ def product_summary_refresh(*, product_ids: Iterable[int]) -> int:
         # computes starts after the lock is ours, so it sees every variant change committed
         # before, and two refreshes of one product can neither deadlock nor undo each other.
         cursor.execute(
-            "SELECT id FROM catalog_product WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+            "SELECT id, price_amount, in_stock FROM catalog_product"
+            " WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [ids],
         )
+        before = {pk: (price, in_stock) for pk, price, in_stock in cursor.fetchall()}
         cursor.execute(_SUMMARY_SQL, [ids])
-        changed = cursor.rowcount
-    if changed:
-        from shop.core.pagecache import catalog_changed
-
-        transaction.on_commit(catalog_changed)
-    return changed
+        after = cursor.fetchall()
+        # Lists hold products by price and by stock state: only the kinds whose value
+        # changed go stale, beside the pages showing these products; a product back in
+        # stock may join what its category shows.
+        lists = set()
+        restocked = set()
+        for pk, price, in_stock, category_id in after:
+            if price != before[pk][0]:
+                lists.add(LISTS_PRICE)
+            if in_stock != before[pk][1]:
+                lists.add(LISTS_STOCK)
+                if in_stock:
+                    restocked.add(category_id)
+        products_changed(
+            product_ids=[row[0] for row in after], cards=True, lists=lists, categories=restocked
+        )
+    return len(after)
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,10 @@ LEFT JOIN unnest(%(ids)s::bigint[], %(counts)s::int[], %(averages)s::numeric[],
                  %(scores)s::numeric[], %(histograms)s::jsonb[])
      AS f(id, n, average, score, histogram) ON f.id = p2.id
 WHERE p.id = p2.id AND {where}
+  AND (p.rating_count, p.rating_avg, p.rating_score, p.rating_histogram)
+      IS DISTINCT FROM (COALESCE(f.n, 0), COALESCE(f.average, 0), COALESCE(f.score, 0),
+                        COALESCE(f.histogram, %(empty)s::jsonb))
+RETURNING p.id, p.category_id
 """
 
 
@@ -111,8 +131,9 @@ def product_ratings_write(
     *, product_ids: Collection[int] | None, figures: Mapping[int, RatingFigures]
 ) -> int:
     """Write the rating figures of `product_ids` (every product when None): those in
-    `figures`, zeros for the rest. Returns how many products were written; cached pages
-    follow once the caller commits."""
+    `figures`, zeros for the rest. Returns how many products' figures changed (only those
+    are written); their cached pages, and lists sorted by rating, follow once the caller
+    commits."""
     ids = sorted(figures)
     params: dict[str, Any] = {
         "empty": json.dumps(_NO_RATINGS.histogram),
@@ -128,12 +149,15 @@ def product_ratings_write(
         params["only"] = sorted(set(product_ids))
     with connection.cursor() as cursor:
         cursor.execute(_RATINGS_SQL.format(where=where), params)
-        updated = cursor.rowcount
+        updated = cursor.fetchall()
     if updated:
-        from shop.core.pagecache import catalog_changed
-
-        transaction.on_commit(catalog_changed)
-    return updated
+        products_changed(
+            product_ids=[pk for pk, _ in updated],
+            cards=True,
+            lists=[LISTS_RATING],
+            categories={category_id for _, category_id in updated},
+        )
+    return len(updated)
 
 
 def merchant_scope_check(*, user: User, merchant_ids: Iterable[int]) -> None:

@@ -25,7 +25,7 @@ from catalog.errors import InsufficientStock, StockBelowReserved, StockBelowZero
 from catalog.models import StockMovement, Variant
 from catalog.querysets import variant_is_buyable
 from catalog.services import merchant_scope_check, product_summary_refresh
-from shop.core.pagecache import catalog_changed
+from catalog.versions import products_changed
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -111,10 +111,11 @@ def _apply(
         if was_available != (variant.stock_available > 0):
             crossed_zero.add(variant.product_id)
     # Pages show "in stock" / "out of stock", which changes only when a variant crosses
-    # zero: only then are cached pages made stale. Exact counts (the product API) are
-    # cached for STOCK_CACHE_TIMEOUT seconds instead.
+    # zero: only then are the cached pages of its product made stale (its card and lists
+    # only if the product's own stock state changes, below). Exact counts (the product
+    # API) are cached for STOCK_CACHE_TIMEOUT seconds instead.
     if crossed_zero:
-        transaction.on_commit(catalog_changed)
+        products_changed(product_ids=crossed_zero)
         # A product's listed stock state changes only when a variant crosses zero. It is
         # refreshed after commit, in a transaction of its own that locks only products:
         # a stock transaction never holds variant and product locks together, so no lock

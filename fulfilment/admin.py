@@ -193,12 +193,12 @@ class ReturnAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
-                "<int:return_id>/decide/",
+                "<id:return_id>/decide/",
                 self.admin_site.admin_view(self.decide_view),
                 name="fulfilment_return_decide",
             ),
             path(
-                "<int:return_id>/receive/",
+                "<id:return_id>/receive/",
                 self.admin_site.admin_view(self.receive_view),
                 name="fulfilment_return_receive",
             ),

@@ -16,7 +16,7 @@ class Carrier(BaseModel):
     """A carrier shipments can go with; admins keep the list. `tracking_url_template` holds
     `{tracking_number}` where the number goes."""
 
-    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    slug = models.SlugField(_("slug"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100)
     tracking_url_template = models.CharField(
         _("tracking URL"),

@@ -4,5 +4,5 @@ from fulfilment import views
 
 app_name = "fulfilment"
 urlpatterns = [
-    path("webhooks/<slug:carrier>/", views.carrier_webhook_view, name="carrier_webhook"),
+    path("webhooks/<name:carrier>/", views.carrier_webhook_view, name="carrier_webhook"),
 ]

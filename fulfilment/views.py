@@ -2,29 +2,94 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from fulfilment.errors import CarrierUnavailable
-from fulfilment.services.shipments import carrier_event_receive
-from payments.errors import InvalidSignature
-from shop.core.api import error_body
+from fulfilment.services.shipments import CARRIER_STATUSES, carrier_event_receive
+from payments.api.serializers import WebhookReceivedOutputSerializer
+from shop.core.api import IgnoreAcceptNegotiation
+from shop.core.serializers import error_response
 
 
-@csrf_exempt
-@require_POST
-def carrier_webhook_view(request: HttpRequest, carrier: str) -> HttpResponse:
-    """API.md: signed like the payment webhooks with CARRIER_WEBHOOK_SECRET; stored durably
-    and answered at once; a worker applies it."""
-    try:
+class CarrierEventInputSerializer(serializers.Serializer):
+    """A carrier's tracking step (API.md "Shipping")."""
+
+    id = serializers.CharField(
+        max_length=255, help_text=_("The carrier's event id; a redelivery repeats it.")
+    )
+    tracking_number = serializers.CharField(max_length=64)
+    status = serializers.ChoiceField(choices=[str(status) for status in CARRIER_STATUSES])
+    description = serializers.CharField(required=False, allow_blank=True)
+    occurred_at = serializers.DateTimeField(
+        help_text=_("When it happened at the carrier: an older step never replaces a newer.")
+    )
+
+
+class CarrierWebhookApi(APIView):
+    """API.md: signed like the payment webhooks with CARRIER_WEBHOOK_SECRET; stored in the
+    shop's inbox and answered at once; a worker applies it. Like the payment webhook, a DRF
+    view so the schema describes it and its errors are the API's envelope, and it reads the
+    body as sent (the signature covers those bytes)."""
+
+    authentication_classes: list = []  # the signature is the credential; no CSRF either
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # what the schema shows; the body is never parsed here
+    reads_raw_body = True
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreAcceptNegotiation  # a 406 would be retried for days
+
+    @extend_schema(
+        operation_id="shipping_carrier_webhook_receive",
+        summary="Receive a carrier's tracking event",
+        description=(
+            "Called by carriers, not by apps. Signed as the payment webhooks are, with "
+            "`CARRIER_WEBHOOK_SECRET`: `Stripe-Signature: t=<unix ts>,v1=<hex HMAC-SHA256 of "
+            '"<t>.<raw body>">`. A bad signature, or `t` more than 300 s from now, is a 400 '
+            "and nothing is stored. A verified event is stored and answered 200 at once; a "
+            "worker applies it. The same event id again changes nothing; an event older than "
+            "the shipment's current status joins its timeline without moving it; an unknown "
+            "tracking number is stored and flagged for staff. When every shipment of an order "
+            "is delivered, the order is `delivered`."
+        ),
+        tags=["shipping"],
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "carrier",
+                str,
+                location=OpenApiParameter.PATH,
+                description="The carrier's slug, such as `dhl` (the shop's carrier registry).",
+            ),
+            OpenApiParameter(
+                "Stripe-Signature",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description='`t=<unix timestamp>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.',
+            ),
+        ],
+        request=CarrierEventInputSerializer,
+        responses={
+            200: WebhookReceivedOutputSerializer,
+            400: error_response("`invalid_signature`: missing, wrong or too old."),
+            404: error_response("`not_found`: no such carrier."),
+            413: error_response("`request_too_large`: the body is over the size limit."),
+        },
+    )
+    def post(self, request: Request, carrier: str) -> Response:
         event = carrier_event_receive(
             carrier=carrier,
             payload=request.body,
             signature=request.headers.get("Stripe-Signature", ""),
         )
-    except InvalidSignature as exc:
-        return JsonResponse(error_body(exc.code, exc.message), status=400)
-    except CarrierUnavailable as exc:
-        return JsonResponse(error_body(exc.code, exc.message), status=404)
-    return JsonResponse({"received": True, "id": event.event_id})
+        return Response({"received": True, "id": event.event_id})
+
+
+carrier_webhook_view = CarrierWebhookApi.as_view()

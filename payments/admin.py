@@ -113,7 +113,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:payment_id>/refund/",
+                "<id:payment_id>/refund/",
                 self.admin_site.admin_view(self.refund_view),
                 name="payments_payment_refund",
             ),

@@ -4,6 +4,6 @@ from payments import views
 
 app_name = "payments"
 urlpatterns = [
-    path("webhooks/<str:provider>/", views.webhook_view, name="webhook"),
-    path("sandbox/<str:token>/", views.sandbox_payment_view, name="sandbox"),
+    path("webhooks/<name:provider>/", views.webhook_view, name="webhook"),
+    path("sandbox/<signed_token:token>/", views.sandbox_payment_view, name="sandbox"),
 ]

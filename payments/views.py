@@ -5,40 +5,100 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from orders.models import Order
-from payments.errors import InvalidSignature, ProviderUnavailable
+from payments.api.serializers import WebhookEventInputSerializer, WebhookReceivedOutputSerializer
+from payments.errors import ProviderUnavailable
 from payments.models import Payment, PaymentStatus, Provider
 from payments.providers import PROVIDERS
 from payments.providers.sandbox import sandbox_event_build, sandbox_link_payment
 from payments.services.webhooks import webhook_receive
-from shop.core.api import error_body
+from shop.core.api import IgnoreAcceptNegotiation, error_body
+from shop.core.serializers import error_response
 
 logger = logging.getLogger(__name__)
 
 
-@csrf_exempt
-@require_POST
-def webhook_view(request: HttpRequest, provider: str) -> HttpResponse:
-    """API.md: verify on the raw body, store, answer 200; a worker applies it."""
-    try:
-        event = webhook_receive(
-            provider_name=provider,
-            payload=request.body,
-            signature=request.headers.get("Stripe-Signature", ""),
-        )
-    except InvalidSignature as exc:
-        return JsonResponse(error_body(exc.code, exc.message), status=400)
-    except ProviderUnavailable as exc:
-        return JsonResponse(error_body("not_found", exc.message), status=404)
-    return JsonResponse({"received": True, "id": event.event_id})
+class WebhookReceiveApi(APIView):
+    """API.md "Payments": verify on the raw body, store, answer 200; a worker applies it.
+
+    A DRF view (outside /api/v1/) so that the OpenAPI schema describes it and its errors
+    are the API's envelope. It never reads `request.data`: the signature covers the bytes
+    as sent, so intake gets `request.body` untouched."""
+
+    authentication_classes: list = []  # the signature is the credential; no CSRF either
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # what the schema shows; the body is never parsed here
+    reads_raw_body = True  # so no 415 either (shop.core.schema)
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreAcceptNegotiation  # a 406 would be retried for days
+
+    @extend_schema(
+        operation_id="payments_webhook_receive",
+        summary="Receive a payment provider's event",
+        description=(
+            "Called by payment providers, not by apps. Signed as Stripe signs: "
+            "`Stripe-Signature: t=<unix ts>,v1=<hex>`, where `<hex>` is the HMAC-SHA256 "
+            "of `<t>.<raw body>` with the provider's webhook secret "
+            "(`STRIPE_WEBHOOK_SECRET`, `SANDBOX_WEBHOOK_SECRET`). A bad signature, or `t` "
+            "more than 300 s from now, is a 400 and nothing is stored. A verified event is "
+            "stored and answered 200 at once (also while the broker is down); a worker "
+            "applies it. One that cannot be used (unknown order or type, wrong amount) is "
+            "still 200, stored and flagged for staff; the same event id again changes "
+            "nothing."
+        ),
+        tags=["payments"],
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "provider",
+                str,
+                location=OpenApiParameter.PATH,
+                enum=Provider.values,
+                description="The provider that signed the event.",
+            ),
+            OpenApiParameter(
+                "Stripe-Signature",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description='`t=<unix timestamp>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.',
+            ),
+        ],
+        request=WebhookEventInputSerializer,
+        responses={
+            200: WebhookReceivedOutputSerializer,
+            400: error_response("`invalid_signature`: missing, wrong or too old."),
+            404: error_response("`not_found`: no such provider, or it is not configured."),
+            413: error_response("`request_too_large`: the body is over the size limit."),
+        },
+    )
+    def post(self, request: Request, provider: str) -> Response:
+        try:
+            event = webhook_receive(
+                provider_name=provider,
+                payload=request.body,
+                signature=request.headers.get("Stripe-Signature", ""),
+            )
+        except ProviderUnavailable as exc:
+            return Response(error_body("not_found", exc.message), status=404)
+        return Response({"received": True, "id": event.event_id})
+
+
+webhook_view = WebhookReceiveApi.as_view()
 
 
 def _sandbox_refusal(payment: Payment) -> str:

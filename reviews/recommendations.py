@@ -12,9 +12,13 @@ from catalog.models import Product
 from catalog.selectors import product_list
 from orders.selectors import order_line_co_purchases
 from reviews.models import BoughtTogether
+from shop.core.pagecache import versions_bump
 
 KEEP_PER_PRODUCT = 24
 LIMIT = 12
+# The page-cache version (shop.core.pagecache) of the bought-together table: every cached
+# page showing recommendations follows it.
+RECOMMENDATIONS_VERSION = "recommendations"
 
 
 def recommendations_compute(*, batch_size: int = 5000) -> int:
@@ -30,6 +34,7 @@ def recommendations_compute(*, batch_size: int = 5000) -> int:
                 for product_id, other_id, orders in batch
             )
             written += len(batch)
+        transaction.on_commit(lambda: versions_bump([RECOMMENDATIONS_VERSION]))
         return written
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.http import Http404
@@ -14,9 +14,12 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.selectors import product_list
+from catalog.versions import LISTS, category_version, page_shows_cards
 from orders.models import OrderLine
 from reviews.models import Review
-from reviews.recommendations import recommendations_for_product
+from reviews.recommendations import RECOMMENDATIONS_VERSION, recommendations_for_product
+from shop.core.pagecache import page_depends_on
+from shop.core.paging import page_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -130,16 +133,6 @@ class ReviewPage:
         return min(self.number * self.per_page, self.count)
 
 
-def _page_number(raw: str | int | None) -> int:
-    if raw is None:
-        return 1
-    try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        return 1
-    return max(1, number)
-
-
 def review_page_for_product(
     *, product_id: int, page: str | int | None = None, per_page: int = REVIEWS_PER_PAGE
 ) -> ReviewPage:
@@ -147,7 +140,7 @@ def review_page_for_product(
     gives the first, as Paginator.get_page does). One query: the total comes from a window
     count over the same rows instead of a separate COUNT."""
     reviews = review_list_for_product(product_id=product_id).annotate(total=Window(Count("id")))
-    number = _page_number(page)
+    number = page_number(page)  # clamped: the offset below must fit a bigint
     offset = (number - 1) * per_page
     rows = list(reviews[offset : offset + per_page])
     if rows:
@@ -206,6 +199,14 @@ def product_get_for_reviews(*, pk: int) -> Product:
 def product_recommendations(*, product: Product) -> list[Product]:
     """ "Customers also bought" for a product page or the API: cards, two queries."""
     return recommendations_for_product(product=product)
+
+
+def product_recommendations_depend(request: Any, *, product: Product, shown: list[Product]) -> None:
+    """Record, for the page cache, what a page's recommendations of `product` follow: the
+    cards shown, which products its category holds in stock by rating, products added or
+    moved (catalog `lists`), and the bought-together table (catalog/versions.py)."""
+    page_shows_cards(request, shown, lists=[LISTS])
+    page_depends_on(request, category_version(product.category_id), RECOMMENDATIONS_VERSION)
 
 
 def cart_recommendations(*, products: list[Product], limit: int = 8) -> list[Product]:

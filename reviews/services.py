@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Merchant, Product
 from catalog.services import RatingFigures, product_ratings_write
+from catalog.versions import products_changed
 from orders.models import OrderLine
 from reviews.errors import (
     AlreadyReplied,
@@ -25,7 +26,7 @@ from reviews.errors import (
     ReviewNotFound,
 )
 from reviews.models import Review, ReviewReply
-from shop.core.pagecache import catalog_changed
+from shop.core.marks import mark_add, mark_delete
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -36,7 +37,9 @@ logger = logging.getLogger(__name__)
 
 # Requests for one product's recomputation within this window become one task run.
 RECOMPUTE_DELAY_SECONDS = 2
-_PENDING_KEY = "reviews:recompute-pending:{}"
+# The "run queued" mark, in PostgreSQL (shop.core.marks) so coalescing survives a Redis
+# outage; it expires like the cache key it replaced, should its task be lost.
+PENDING_MARK = "reviews:recompute-pending:{}"
 RECOMPUTATIONS_KEY = "reviews:recomputations"  # a counter, for the bench and for ops
 
 # Created by reviews/migrations/0003 with the moderation permission: the platform's own
@@ -49,10 +52,11 @@ _MAX_ID = 2**63 - 1  # a bigint: a larger id names no row (and PostgreSQL refuse
 
 
 def _on_commit_reviews_changed(*, product_id: int) -> None:
-    """Once committed: cached pages and API answers show the review list as it is now (not
-    waiting for the figures), and the product's figures follow (a coalesced recomputation)."""
+    """Once committed: cached pages and API answers of this product show the review list as
+    it is now (not waiting for the figures), and its figures follow (a coalesced
+    recomputation)."""
     transaction.on_commit(lambda: rating_recompute_request(product_id=product_id))
-    transaction.on_commit(catalog_changed)
+    products_changed(product_ids=[product_id])
 
 
 def review_can_write(*, user: User, product_id: int) -> bool:
@@ -181,8 +185,8 @@ def review_reply_create(*, review_id: int, by: User, body: str) -> ReviewReply:
     try:
         with transaction.atomic():
             reply = ReviewReply.objects.create(review=review, author=by, body=text)
-            # Cached product pages and review lists show the reply once it is committed.
-            transaction.on_commit(catalog_changed)
+            # The product's cached page and review list show the reply once it is committed.
+            products_changed(product_ids=[review.product_id])
     except IntegrityError as exc:  # the one-to-one column: two replies raced
         raise AlreadyReplied() from exc
     return reply
@@ -196,15 +200,15 @@ def rating_recompute_request(*, product_id: int) -> bool:
     run. Requests while one is queued are folded into it (a burst of reviews, one run)."""
     from reviews.tasks import product_rating_recompute_task
 
-    key = _PENDING_KEY.format(product_id)
-    if not cache.add(key, 1, timeout=RECOMPUTE_DELAY_SECONDS + 60):
+    key = PENDING_MARK.format(product_id)
+    if not mark_add(key=key, seconds=RECOMPUTE_DELAY_SECONDS + 60):
         return False
     try:
         product_rating_recompute_task.apply_async(
             kwargs={"product_id": product_id}, countdown=RECOMPUTE_DELAY_SECONDS, retry=False
         )
     except Exception:
-        cache.delete(key)  # let the next request try again; the nightly run repairs
+        mark_delete(key=key)  # let the next request try again; the nightly run repairs
         logger.warning("broker unavailable; rating of product %s recomputed later", product_id)
         return False
     return True

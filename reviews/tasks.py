@@ -4,13 +4,12 @@ from celery import shared_task
 @shared_task
 def product_rating_recompute_task(*, product_id: int) -> int:
     """Recompute one product's figures (idempotent: it only reads reviews)."""
-    from django.core.cache import cache
-
-    from reviews.services import _PENDING_KEY, product_rating_recompute
+    from reviews.services import PENDING_MARK, product_rating_recompute
+    from shop.core.marks import mark_delete
 
     # Cleared before reading, so a review committed from now on queues another run and
     # the last run always sees the last review: the final figures are exact.
-    cache.delete(_PENDING_KEY.format(product_id))
+    mark_delete(key=PENDING_MARK.format(product_id))
     return product_rating_recompute(product_ids=[product_id])
 
 

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it sees every answer last: errors under /api/ and the webhooks are JSON.
+    "shop.core.middleware.ApiErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside the page cache, so cached pages get the headers too (and a fresh nonce each).
     "shop.core.security.ContentSecurityPolicyMiddleware",
@@ -81,6 +83,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the page cache, so a cached page's per-visitor CSRF token gets its cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A session cookie no session key looks like (NUL and all) is no session: before the
+    # page cache, which serves visitors without one, and before sessions look it up.
+    "shop.core.middleware.SessionCookieShapeMiddleware",
     # Serves cached catalog pages to anonymous visitors before sessions, auth and views run.
     "shop.core.pagecache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -189,15 +194,27 @@ REDIS_SESSIONS_URL = _redis.sessions
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="bazaar")
 
 
+# A Redis that cannot be reached is a cache miss, never an error (shop/core/cache.py): each
+# call gives up after CACHE_REDIS_TIMEOUT seconds, and after a failure a process leaves Redis
+# alone for CACHE_REDIS_RETRY seconds, so a dead Redis does not add a timeout to every call.
+CACHE_REDIS_TIMEOUT = env.float("CACHE_REDIS_TIMEOUT", default=0.5)
+CACHE_REDIS_RETRY = env.float("CACHE_REDIS_RETRY", default=5.0)
+
+
 def _cache(url: str, *, name: str) -> dict:
     if not url:
         # A store per alias, as in Redis: clearing the cache leaves the sessions' cache alone.
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
     return {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shop.core.cache.ResilientRedisCache",
         "LOCATION": url,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": CACHE_REDIS_TIMEOUT,
+            "socket_timeout": CACHE_REDIS_TIMEOUT,
+            "retry_after": CACHE_REDIS_RETRY,
+        },
     }
 
 
@@ -362,10 +379,14 @@ REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
 # product had RATING_PRIOR_WEIGHT more reviews of that value.
 RATING_PRIOR_MEAN = Decimal(env.str("RATING_PRIOR_MEAN", default="3.0"))
 RATING_PRIOR_WEIGHT = env.int("RATING_PRIOR_WEIGHT", default=10)
-# How long an anonymous visitor may see a cached catalog page at most; any catalog change
-# invalidates at once (within CATALOG_VERSION_TTL seconds in every process).
+# How long an anonymous visitor may see a cached catalog page at most; a change to what a
+# page shows makes it stale at once (within CATALOG_VERSION_TTL seconds in every process).
 PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=300)
 CATALOG_VERSION_TTL = env.float("CATALOG_VERSION_TTL", default=1.0)
+# Pages whose URL holds free text or amounts (searches, price ranges) stored per
+# PAGE_CACHE_TIMEOUT at most: their URLs are countless, so they must not crowd out the rest
+# (at ~25 KB a page, 500 is at most ~25 MB alive at once, two windows' worth).
+PAGE_CACHE_OPEN_ENTRIES = env.int("PAGE_CACHE_OPEN_ENTRIES", default=500)
 # Answers that show exact stock counts (the product API) are cached this long at most:
 # a sale does not invalidate the whole catalog, only a variant's stock crossing zero does.
 STOCK_CACHE_TIMEOUT = env.int("STOCK_CACHE_TIMEOUT", default=5)
@@ -431,6 +452,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Path parameters as shop.core.converters accepts them (a custom converter is a
+    # string by default); schemathesis keeps to these when it fuzzes.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    },
     # Orders and payments both have a `status`; name the enums after their models.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",

@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backoffice.views import admin_view_on_site
+from shop.core.views import media_serve
 from storefront import urls as storefront
 
 api_v1 = [
@@ -21,7 +21,7 @@ api_v1 = [
 urlpatterns = [
     # Before the admin's own: its "View on site" redirect, scoped (backoffice.views).
     path(
-        "admin/r/<int:content_type_id>/<path:object_id>/",
+        "admin/r/<id:content_type_id>/<path:object_id>/",
         admin.site.admin_view(admin_view_on_site),
         name="admin-view-on-site",
     ),
@@ -48,9 +48,9 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     media_prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns += [
-        re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    ]
+    urlpatterns += [re_path(rf"^{media_prefix}(?P<path>.*)$", media_serve)]
 
+handler400 = "shop.core.views.bad_request"
+handler403 = "shop.core.views.permission_denied"
 handler404 = "shop.core.views.not_found"
 handler500 = "shop.core.views.server_error"

@@ -21,23 +21,23 @@ review_patterns = [
 cart_patterns = [
     path("", cart.cart_detail_view, name="detail"),
     path("add/", cart.cart_add_view, name="add"),
-    path("lines/<int:line_id>/update/", cart.cart_update_view, name="update"),
-    path("lines/<int:line_id>/remove/", cart.cart_remove_view, name="remove"),
+    path("lines/<id:line_id>/update/", cart.cart_update_view, name="update"),
+    path("lines/<id:line_id>/remove/", cart.cart_remove_view, name="remove"),
 ]
 
 order_patterns = [
     path("checkout/", orders.checkout_view, name="checkout"),
     path("checkout/shipping/", orders.checkout_shipping_view, name="checkout_shipping"),
-    path("orders/<str:number>/", orders.order_detail_view, name="detail"),
-    path("orders/<str:number>/cancel/", orders.order_cancel_view, name="cancel"),
-    path("orders/<str:number>/pay/", orders.order_pay_view, name="pay"),
+    path("orders/<order_number:number>/", orders.order_detail_view, name="detail"),
+    path("orders/<order_number:number>/cancel/", orders.order_cancel_view, name="cancel"),
+    path("orders/<order_number:number>/pay/", orders.order_pay_view, name="pay"),
     path(
-        "orders/<str:number>/returns/",
+        "orders/<order_number:number>/returns/",
         fulfilment.order_return_request_view,
         name="return_request",
     ),
     path(
-        "orders/<str:number>/returns/<int:return_id>/cancel/",
+        "orders/<order_number:number>/returns/<id:return_id>/cancel/",
         fulfilment.order_return_cancel_view,
         name="return_cancel",
     ),

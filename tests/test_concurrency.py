@@ -116,7 +116,8 @@ def test_two_simultaneous_retries_with_one_idempotency_key_place_one_order():
 
 def test_selling_the_last_unit_of_a_variant_makes_cached_product_pages_stale(settings, client):
     from catalog.tests.factories import ProductFactory
-    from shop.core.pagecache import catalog_version, reset_local_version
+    from catalog.versions import LISTS_STOCK, product_version
+    from shop.core.pagecache import reset_local_version, versions_current
 
     settings.CATALOG_VERSION_TTL = 0
     product = ProductFactory(variants=2, variants__stock=1)
@@ -124,11 +125,16 @@ def test_selling_the_last_unit_of_a_variant_makes_cached_product_pages_stale(set
     buyer = UserFactory()
     cart_add_item(user=buyer, variant_id=first.pk, quantity=1)
     reset_local_version()
-    before = catalog_version()
     page = client.get(product.get_absolute_url())
     assert page.content.decode().count("Out of stock") == 0
+    names = [product_version(product.pk), LISTS_STOCK]
+    before = versions_current(names)
 
     order_place(user=buyer, shipping_method_id=ShippingMethodFactory().pk, address=ADDRESS)
 
-    assert catalog_version() != before  # the other variant still sells: only this one crossed
+    after = versions_current(names)
+    # Only this variant crossed zero: its product's pages are stale; the product still sells
+    # (the other variant), so lists of products in stock are not.
+    assert after[names[0]] != before.get(names[0])
+    assert after.get(LISTS_STOCK) == before.get(LISTS_STOCK)
     assert "Out of stock" in client.get(product.get_absolute_url()).content.decode()

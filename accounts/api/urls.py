@@ -10,7 +10,7 @@ urlpatterns = [
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("me/addresses/", views.AddressListCreateApi.as_view(), name="api-address-list"),
     path(
-        "me/addresses/<int:address_id>/",
+        "me/addresses/<id:address_id>/",
         views.AddressDetailApi.as_view(),
         name="api-address-detail",
     ),

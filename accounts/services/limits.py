@@ -19,10 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from shop.core.cache import CacheWithLocalFallback
 from shop.core.errors import ThrottledError
+
+# While Redis is away the counts are kept per process (shop.core.cache), so an outage never
+# lets unlimited guesses through: at most the limit per process and window.
+cache = CacheWithLocalFallback()
 
 _PERIODS = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
 

@@ -6,6 +6,6 @@ urlpatterns = [
     path("cart/", views.CartGetApi.as_view(), name="api-cart"),
     path("cart/lines/", views.CartLineAddApi.as_view(), name="api-cart-line-list"),
     path(
-        "cart/lines/<int:line_id>/", views.CartLineDetailApi.as_view(), name="api-cart-line-detail"
+        "cart/lines/<id:line_id>/", views.CartLineDetailApi.as_view(), name="api-cart-line-detail"
     ),
 ]

@@ -3,7 +3,9 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from catalog.filters import ProductFilter
+from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
+from shop.core import pagecache
+from shop.core.api import PAGINATION_QUERY
 
 
 class ProductApiFilter(ProductFilter):
@@ -25,3 +27,12 @@ class ProductApiFilter(ProductFilter):
                 self.form.add_error(name, _("This field may not be blank."))
                 valid = False
         return valid
+
+
+# As the list pages', but as the API spells them: `in_stock` is true or false, and an empty
+# value is a 400 (never stored) except for `q`.
+PRODUCT_API_QUERY: dict[str, pagecache.Param] = {
+    **PRODUCT_LIST_QUERY,
+    **PAGINATION_QUERY,
+    "in_stock": pagecache.choice("true", "false"),
+}

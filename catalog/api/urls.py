@@ -5,5 +5,5 @@ from catalog.api import views
 urlpatterns = [
     path("categories/", views.CategoryListApi.as_view(), name="api-category-list"),
     path("products/", views.ProductListApi.as_view(), name="api-product-list"),
-    path("products/<int:pk>/", views.ProductDetailApi.as_view(), name="api-product-detail"),
+    path("products/<id:pk>/", views.ProductDetailApi.as_view(), name="api-product-detail"),
 ]

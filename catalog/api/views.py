@@ -8,13 +8,15 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 
 from catalog import selectors
-from catalog.api.filters import ProductApiFilter
+from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter
 from catalog.api.serializers import (
     CategorySerializer,
     ProductDetailSerializer,
     ProductListSerializer,
 )
+from catalog.versions import page_shows_cards, page_shows_product, product_list_versions
 from shop.core.api import AnonymousCacheMixin
+from shop.core.pagecache import page_depends_on
 
 
 @extend_schema(
@@ -28,6 +30,7 @@ class CategoryListApi(AnonymousCacheMixin, ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
+        page_depends_on(self.request)  # categories only: what every cached answer follows
         return selectors.category_list()
 
 
@@ -78,9 +81,17 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
     serializer_class = ProductListSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductApiFilter
+    anonymous_cache_query = PRODUCT_API_QUERY
 
     def get_queryset(self):
         return selectors.product_list()
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        page_shows_cards(
+            self.request, page or [], lists=product_list_versions(self.request.query_params)
+        )
+        return page
 
 
 @extend_schema(summary="Get a product", description="An active product with its variants.")
@@ -91,4 +102,6 @@ class ProductDetailApi(AnonymousCacheMixin, RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        return selectors.product_get_for_api(pk=self.kwargs["pk"])
+        product = selectors.product_get_for_api(pk=self.kwargs["pk"])
+        page_shows_product(self.request, product)
+        return product

@@ -4,44 +4,44 @@ from fulfilment.api import views
 
 urlpatterns = [
     path(
-        "orders/<str:number>/shipments/",
+        "orders/<order_number:number>/shipments/",
         views.OrderShipmentListApi.as_view(),
         name="api-order-shipments",
     ),
     path(
-        "orders/<str:number>/returns/",
+        "orders/<order_number:number>/returns/",
         views.OrderReturnListCreateApi.as_view(),
         name="api-order-returns",
     ),
     path(
-        "orders/<str:number>/returns/<int:return_id>/cancel/",
+        "orders/<order_number:number>/returns/<id:return_id>/cancel/",
         views.OrderReturnCancelApi.as_view(),
         name="api-order-return-cancel",
     ),
     path("staff/orders/", views.StaffOrderListApi.as_view(), name="api-staff-orders"),
     path(
-        "staff/orders/<str:number>/shipments/",
+        "staff/orders/<order_number:number>/shipments/",
         views.StaffShipmentCreateApi.as_view(),
         name="api-staff-order-shipments",
     ),
     path(
-        "staff/orders/<str:number>/cancel-lines/",
+        "staff/orders/<order_number:number>/cancel-lines/",
         views.StaffCancelLinesApi.as_view(),
         name="api-staff-order-cancel-lines",
     ),
     path("staff/returns/", views.StaffReturnListApi.as_view(), name="api-staff-returns"),
     path(
-        "staff/returns/<int:return_id>/approve/",
+        "staff/returns/<id:return_id>/approve/",
         views.StaffReturnApproveApi.as_view(),
         name="api-staff-return-approve",
     ),
     path(
-        "staff/returns/<int:return_id>/reject/",
+        "staff/returns/<id:return_id>/reject/",
         views.StaffReturnRejectApi.as_view(),
         name="api-staff-return-reject",
     ),
     path(
-        "staff/returns/<int:return_id>/receive/",
+        "staff/returns/<id:return_id>/receive/",
         views.StaffReturnReceiveApi.as_view(),
         name="api-staff-return-receive",
     ),

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('slug', models.SlugField(max_length=40, unique=True, verbose_name='slug')),
+                ('slug', models.SlugField(max_length=20, unique=True, verbose_name='slug')),
                 ('name', models.CharField(max_length=100, verbose_name='name')),
                 ('tracking_url_template', models.CharField(blank=True, help_text="The carrier's tracking page, with {tracking_number} where the number goes.", max_length=300, verbose_name='tracking URL')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),

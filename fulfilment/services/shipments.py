@@ -154,11 +154,7 @@ def carrier_event_receive(*, carrier: str, payload: bytes, signature: str) -> We
         payload=payload, signature=signature or "", secret=settings.CARRIER_WEBHOOK_SECRET
     )
     return inbox_store(
-        source=f"carrier:{carrier}",
-        event_id=event["id"],
-        type=str(event.get("status", ""))[:100],
-        payload=event,
-        handler=CARRIER_EVENT_HANDLER,
+        source=f"carrier:{carrier}", event=event, raw_body=payload, handler=CARRIER_EVENT_HANDLER
     )
 
 

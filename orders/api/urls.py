@@ -4,9 +4,9 @@ from orders.api import views
 
 urlpatterns = [
     path("orders/", views.OrderListCreateApi.as_view(), name="api-order-list"),
-    path("orders/<str:number>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
+    path("orders/<order_number:number>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
     path(
-        "staff/orders/<str:number>/acknowledge/",
+        "staff/orders/<order_number:number>/acknowledge/",
         views.StaffOrderAcknowledgeApi.as_view(),
         name="api-staff-order-acknowledge",
     ),

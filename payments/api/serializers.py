@@ -83,3 +83,54 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = fields
+
+
+# --- Provider webhooks (POST /payments/webhooks/{provider}/): for the OpenAPI schema only.
+# Intake verifies the signature on the raw body and never parses it with these.
+
+
+class WebhookEventMetadataSerializer(serializers.Serializer):
+    order_number = serializers.CharField(required=False, help_text=_("The order's number."))
+    payment_id = serializers.CharField(
+        required=False, help_text=_("Our id of the payment (`id` of the payments API).")
+    )
+
+
+class WebhookEventObjectSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text=_("The payment's `provider_reference`."))
+    amount = serializers.IntegerField(
+        required=False, help_text=_("In minor units (cents), as the provider counts.")
+    )
+    amount_refunded = serializers.IntegerField(
+        required=False, help_text=_("`charge.refunded`: the total refunded so far.")
+    )
+    currency = serializers.CharField(
+        required=False, help_text=_("ISO 4217 code in lower case, e.g. `usd`.")
+    )
+    metadata = WebhookEventMetadataSerializer(required=False)
+
+
+class WebhookEventDataSerializer(serializers.Serializer):
+    object = WebhookEventObjectSerializer()
+
+
+class WebhookEventInputSerializer(serializers.Serializer):
+    """A Stripe event, as both built-in providers send it."""
+
+    id = serializers.CharField(
+        max_length=255, help_text=_("The provider's event id; a redelivery repeats it.")
+    )
+    type = serializers.CharField(
+        help_text=_(
+            "`payment_intent.succeeded`, `payment_intent.payment_failed` or "
+            "`charge.refunded`; other types are stored, answered 200 and flagged for staff."
+        )
+    )
+    # The serializer metaclass takes declared fields off the class, so this never shadows
+    # Serializer.data at run time; the stubs cannot express that.
+    data = WebhookEventDataSerializer()  # type: ignore[assignment]
+
+
+class WebhookReceivedOutputSerializer(serializers.Serializer):
+    received = serializers.BooleanField(help_text=_("Always true: the event is stored."))
+    id = serializers.CharField(help_text=_("The event id as stored."))

@@ -4,10 +4,14 @@ from payments.api import views
 
 urlpatterns = [
     path(
-        "orders/<str:number>/payments/",
+        "orders/<order_number:number>/payments/",
         views.PaymentListCreateApi.as_view(),
         name="api-order-payments",
     ),
     # Cancelling refunds a paid order: payments' floor (orders never calls payments).
-    path("orders/<str:number>/cancel/", views.OrderCancelApi.as_view(), name="api-order-cancel"),
+    path(
+        "orders/<order_number:number>/cancel/",
+        views.OrderCancelApi.as_view(),
+        name="api-order-cancel",
+    ),
 ]

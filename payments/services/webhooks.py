@@ -6,6 +6,8 @@ is idempotent: an event is applied once, and a payment never moves twice for one
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,6 +32,7 @@ from payments.providers import provider_get
 from payments.providers.base import EVENT_FAILED, EVENT_SUCCEEDED, KNOWN_EVENTS
 from payments.selectors import payment_totals
 from payments.services.refunds import refund_book, refund_request
+from shop.core.jsonsafe import JSONNotStorable, jsonb_storable
 from shop.core.money import Money
 from shop.core.tasks import enqueue_named
 
@@ -37,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 
 # --- Intake -----------------------------------------------------------------------------
+
+
+# Where intake keeps the body as it came when the stored payload had to differ from it.
+ORIGINAL_BODY_KEY = "bazaar_original_body_base64"
+_EVENT_ID_LENGTH = 255  # WebhookEvent.event_id
 
 
 def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> WebhookEvent:
@@ -47,28 +55,47 @@ def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> We
     provider = provider_get(provider_name)
     event = provider.verify_callback(payload=payload, signature=signature or "")
     return inbox_store(
-        source=provider.name,
-        event_id=event["id"],
-        type=str(event.get("type", "")),
-        payload=event,
-        handler=PAYMENT_EVENT_HANDLER,
+        source=provider.name, event=event, raw_body=payload, handler=PAYMENT_EVENT_HANDLER
     )
 
 
 def inbox_store(
-    *, source: str, event_id: str, type: str, payload: dict[str, Any], handler: str
+    *, source: str, event: dict[str, Any], raw_body: bytes, handler: str
 ) -> WebhookEvent:
     """Store a verified callback in the inbox, once per (source, event id), and queue its
-    `handler` task after commit. The shop's one inbox: carriers' tracking events come in
-    here too, each naming the task that applies it."""
+    `handler` task after commit. The shop's one inbox: payment providers' events and
+    carriers' tracking events come in here, each naming the task that applies it.
+
+    A verified event holding what jsonb refuses (`\\u0000`, a lone surrogate, NaN) is stored
+    all the same, rather than refused and retried by its sender for ever: those strings
+    are kept with the characters written out as escapes, and the body as it came is kept
+    beside them under ORIGINAL_BODY_KEY (base64). Applying then reads the stored event as
+    usual; an event whose ids no longer match anything is flagged for staff. One nested
+    deeper than any real event is kept as its id, type and body, and flagged."""
+    try:
+        stored_event, rewritten = jsonb_storable(event)
+    except JSONNotStorable:
+        # Nested past any real event: kept as its id, type and body, and flagged on apply
+        # (it has no data.object), rather than refused and sent again for ever.
+        stored_event, rewritten = jsonb_storable({"id": event["id"], "type": event.get("type")})
+        rewritten = True
+    if rewritten:
+        logger.warning(
+            "webhook event from %s holds what PostgreSQL cannot store as sent; stored escaped",
+            source,
+        )
+        stored_event[ORIGINAL_BODY_KEY] = base64.b64encode(raw_body).decode("ascii")
+    event_id = _storable_event_id(str(stored_event["id"]))
+    # A payment event's type is `type`; a carrier's tracking event says its `status`.
+    kind = stored_event.get("type", stored_event.get("status", ""))
     try:
         with transaction.atomic():
             stored = WebhookEvent.objects.create(
                 provider=source[:50],
                 handler=handler,
                 event_id=event_id,
-                type=type[:100],
-                payload=payload,
+                type=str(kind)[:100],
+                payload=stored_event,
             )
             transaction.on_commit(
                 lambda: webhook_event_enqueue(event_pk=stored.pk, handler=handler)
@@ -76,6 +103,15 @@ def inbox_store(
     except IntegrityError:
         return WebhookEvent.objects.get(provider=source[:50], event_id=event_id)
     return stored
+
+
+def _storable_event_id(event_id: str) -> str:
+    """The id as stored: one that grew past the column when escaped keeps its start and a
+    digest of the whole, so a redelivery still finds it (ids are checked to fit as sent)."""
+    if len(event_id) <= _EVENT_ID_LENGTH:
+        return event_id
+    digest = hashlib.sha256(event_id.encode()).hexdigest()
+    return f"{event_id[: _EVENT_ID_LENGTH - len(digest) - 1]}~{digest}"
 
 
 def webhook_event_enqueue(*, event_pk: int, handler: str | None = None) -> bool:
@@ -159,7 +195,7 @@ def _event_payment(event: WebhookEvent) -> tuple[dict[str, Any], Payment]:
     # PaymentIntent in `payment_intent`.
     references = {str(obj.get(key)) for key in ("id", "payment_intent") if obj.get(key)}
     query = Payment.objects.filter(provider=event.provider)
-    if payment_id.isdigit() and len(payment_id) <= 18:  # fits a bigint
+    if payment_id.isascii() and payment_id.isdigit() and len(payment_id) <= 18:  # a bigint
         payment = query.filter(pk=int(payment_id)).first()
     else:
         payment = query.filter(provider_reference__in=references).first()

@@ -4,17 +4,17 @@ from reviews.api import views
 
 urlpatterns = [
     path(
-        "products/<int:pk>/reviews/",
+        "products/<id:pk>/reviews/",
         views.ProductReviewListApi.as_view(),
         name="api-product-reviews",
     ),
     path(
-        "staff/reviews/<int:pk>/reply/",
+        "staff/reviews/<id:pk>/reply/",
         views.StaffReviewReplyCreateApi.as_view(),
         name="api-staff-review-reply",
     ),
     path(
-        "products/<int:pk>/recommendations/",
+        "products/<id:pk>/recommendations/",
         views.ProductRecommendationListApi.as_view(),
         name="api-product-recommendations",
     ),

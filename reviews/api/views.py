@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api.serializers import ProductListSerializer
+from catalog.versions import page_shows_product
 from reviews import selectors, services
 from reviews.api.serializers import (
     ReviewCreateInputSerializer,
@@ -16,7 +17,7 @@ from reviews.api.serializers import (
     ReviewReplyCreateInputSerializer,
     ReviewReplyOutputSerializer,
 )
-from shop.core.api import AnonymousCacheMixin
+from shop.core.api import PAGINATION_QUERY, AnonymousCacheMixin
 from shop.core.serializers import error_response
 
 NOT_FOUND = {404: error_response("No active product has this id (`not_found`).")}
@@ -26,14 +27,16 @@ class ProductReviewListApi(AnonymousCacheMixin, ListAPIView):
     """GET lists a product's published reviews; POST adds the caller's review.
 
     Anonymous lists are shared through the page cache; any review written or moderated
-    bumps the catalog version on commit, so a cached list never outlives a change."""
+    bumps its product's version on commit, so a cached list never outlives a change."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]
     serializer_class = ReviewOutputSerializer
     filter_backends = []
+    anonymous_cache_query = PAGINATION_QUERY
 
     def get_queryset(self):
         product = selectors.product_get_for_reviews(pk=self.kwargs["pk"])
+        page_shows_product(self.request, product)
         return selectors.review_list_for_product(product_id=product.pk)
 
     @extend_schema(
@@ -94,6 +97,7 @@ class ProductRecommendationListApi(AnonymousCacheMixin, APIView):
     def get(self, request, pk: int):
         product = selectors.product_get_for_reviews(pk=pk)
         products = selectors.product_recommendations(product=product)
+        selectors.product_recommendations_depend(request, product=product, shown=products)
         return Response(
             ProductListSerializer(products, many=True, context={"request": request}).data
         )

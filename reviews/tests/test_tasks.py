@@ -19,6 +19,7 @@ from reviews.tasks import (
 )
 from reviews.tests.factories import ReviewFactory
 from reviews.tests.test_recommendations import _paid_order_of
+from shop.core.marks import mark_add, mark_exists
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +46,13 @@ def test_recompute_task_clears_the_pending_mark_and_writes_exact_figures():
     ReviewFactory(product=product, rating=5, status=Review.Status.PENDING)
     other = ProductFactory()
     ReviewFactory(product=other, rating=5)
-    pending_key = services._PENDING_KEY.format(product.pk)
-    cache.set(pending_key, 1)  # what rating_recompute_request leaves while the run waits
+    pending_key = services.PENDING_MARK.format(product.pk)
+    # What rating_recompute_request leaves while the run waits.
+    assert mark_add(key=pending_key, seconds=60)
 
     assert product_rating_recompute_task(product_id=product.pk) == 1
 
-    assert cache.get(pending_key) is None  # the next review queues a new run
+    assert not mark_exists(key=pending_key)  # the next review queues a new run
     # 7 published reviews totalling 21: avg 3.00; score (10 * 3.0 + 21) / (10 + 7) = 3.0
     assert _figures(product) == (
         7,
@@ -118,7 +120,7 @@ def test_recompute_all_task_repairs_drift():
 
     updated = product_ratings_recompute_all_task()
 
-    assert updated == Product.objects.count()
+    assert updated == 2  # only the drifted rows are written (and their pages made stale)
     assert {p.pk: _figures(p) for p in (kettle, mug, untouched)} == right
     assert _figures(untouched) == (0, Decimal("0.00"), Decimal("0.0000"), right[untouched.pk][3])
 

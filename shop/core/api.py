@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, pagination, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from shop.core import pagecache
 from shop.core.errors import DomainError, ThrottledError
-from shop.core.pagecache import mark_cacheable
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -40,6 +50,31 @@ _CODE_BY_EXCEPTION = [
 ]
 
 
+# The envelope of answers that Django gives around DRF (URL resolution, middleware, request
+# parsing, plain views): API.md's codes where it names one.
+ERROR_BY_STATUS: dict[int, tuple[str, StrOrPromise]] = {
+    400: ("bad_request", gettext_lazy("The request could not be understood.")),
+    401: ("not_authenticated", gettext_lazy("Authentication credentials were not provided.")),
+    403: ("permission_denied", gettext_lazy("You do not have permission to do this.")),
+    404: ("not_found", gettext_lazy("Not found.")),
+    405: ("method_not_allowed", gettext_lazy("This method is not allowed here.")),
+    406: ("not_acceptable", gettext_lazy("No answer in the requested format is available.")),
+    413: ("request_too_large", gettext_lazy("The request body is too large.")),
+    415: ("unsupported_media_type", gettext_lazy("Unsupported media type in the request.")),
+    429: ("throttled", gettext_lazy("Too many requests. Try again later.")),
+    500: ("server_error", gettext_lazy("Internal server error.")),
+}
+BAD_REQUEST = ERROR_BY_STATUS[400]
+TOO_LARGE = ERROR_BY_STATUS[413]
+
+
+def error_for_status(status_code: int) -> tuple[str, StrOrPromise]:
+    """The envelope's code and message for an answer that has nothing more specific."""
+    if status_code in ERROR_BY_STATUS:
+        return ERROR_BY_STATUS[status_code]
+    return ERROR_BY_STATUS[500 if status_code >= 500 else 400]
+
+
 def error_body(
     code: str, message: StrOrPromise, fields: dict[str, list[str]] | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -51,15 +86,37 @@ def error_body(
 
 
 def _flatten(detail: object) -> dict[str, list[str]]:
-    """DRF's nested ErrorDetail structure as {field: [message, ...]}."""
+    """DRF's nested ErrorDetail structure as `{field: [message, ...]}`, nested fields under
+    dotted keys (`shipping_address.country`, `lines.0.quantity`). Errors about a nested
+    object as a whole (its own `non_field_errors`) are filed under the object's key."""
+    flat: dict[str, list[str]] = {}
+    _flatten_into(flat, detail, "")
+    return flat
+
+
+def _flatten_into(flat: dict[str, list[str]], detail: object, key: str) -> None:
     if isinstance(detail, dict):
-        return {
-            key: [str(m) for m in value] if isinstance(value, list) else [str(value)]
-            for key, value in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(m) for m in detail]}
-    return {"non_field_errors": [str(detail)]}
+        for name, value in detail.items():
+            name = str(name)
+            if name in (api_settings.NON_FIELD_ERRORS_KEY, "__all__") and key:
+                _flatten_into(flat, value, key)
+            else:
+                _flatten_into(flat, value, f"{key}.{name}" if key else name)
+    elif isinstance(detail, list | tuple):
+        if all(isinstance(item, str) for item in detail):  # ErrorDetail is a str
+            if detail:
+                flat.setdefault(key or api_settings.NON_FIELD_ERRORS_KEY, []).extend(
+                    str(item) for item in detail
+                )
+            return
+        # A list serializer's errors: one entry per item, empty for the valid ones.
+        for index, item in enumerate(detail):
+            if isinstance(item, str):
+                flat.setdefault(key or api_settings.NON_FIELD_ERRORS_KEY, []).append(str(item))
+            elif item:
+                _flatten_into(flat, item, f"{key}.{index}" if key else str(index))
+    else:
+        flat.setdefault(key or api_settings.NON_FIELD_ERRORS_KEY, []).append(str(detail))
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -69,11 +126,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return throttled
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(*TOO_LARGE), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many fields: bad input, logged
+        logger.warning("suspicious request: %s", exc)
+        return Response(error_body(*BAD_REQUEST), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            fields = exc.message_dict
+            fields = _flatten(exc.message_dict)
         else:
-            fields = {"non_field_errors": exc.messages}
+            fields = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
         return Response(
             error_body("invalid", _("Invalid input."), fields), status=status.HTTP_400_BAD_REQUEST
         )
@@ -105,6 +167,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = detail.get("detail", _("Invalid request."))
     response.data = error_body(code, detail)
     return response
+
+
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """Always the view's first renderer, whatever `Accept` says: for callers such as payment
+    providers, which retry any answer that is not a 2xx (a 406 included) for days."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -143,14 +222,27 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return parameters
 
 
+# The pagination parameters, as the page cache stores them (shop.core.pagecache): a page
+# past the end is a 404 (never stored), a page size above the cap is not canonical, and
+# pages of a size other than the default are budgeted (each size is a whole new set of
+# pages: 100 sizes of a 10,000-product list would be some 50,000 entries).
+PAGINATION_QUERY: dict[str, pagecache.Param] = {
+    "page": pagecache.whole_number(),
+    "page_size": pagecache.whole_number(maximum=PageNumberPagination.max_page_size, open=True),
+}
+
+
 class AnonymousCacheMixin(APIView):
     """Lets the anonymous page cache (shop.core.pagecache) share this view's successful
     JSON answers between anonymous callers; the middleware stores nothing personal.
 
     Only JSON is marked: the cache key ignores `Accept`, so the browsable API's HTML must
-    never be stored where an app would be served it."""
+    never be stored where an app would be served it. Only canonical URLs for
+    `anonymous_cache_query` (the query parameters the view takes) are stored, and a view
+    says what its answer shows with `page_depends_on` (else any catalog change ends it)."""
 
     anonymous_cache_timeout: int | None = None  # seconds; None: PAGE_CACHE_TIMEOUT
+    anonymous_cache_query: ClassVar[dict[str, pagecache.Param]] = {}
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -163,14 +255,10 @@ class AnonymousCacheMixin(APIView):
             and renderer is not None
             and renderer.format == "json"
         ):
-            mark_cacheable(response, self.anonymous_cache_timeout)
+            pagecache.mark_cacheable_if_canonical(
+                request,
+                response,
+                query=self.anonymous_cache_query,
+                timeout=self.anonymous_cache_timeout,
+            )
         return response
-
-
-def json_error_view(
-    status_code: int, code: str, message: StrOrPromise
-) -> Callable[[HttpRequest], JsonResponse]:
-    def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-        return JsonResponse(error_body(code, message), status=status_code)
-
-    return view

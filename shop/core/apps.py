@@ -7,6 +7,12 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        # Before any URLconf is imported: they name their parameters with these converters.
+        from shop.core import converters  # noqa: F401
+        from shop.core.admin import admin_input_guards_install
+
+        admin_input_guards_install()
+
         from shop.core.shop import shop_row_ensure
 
         post_migrate.connect(shop_row_ensure, sender=self, dispatch_uid="core.shop_row_ensure")

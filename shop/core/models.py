@@ -110,3 +110,35 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return f"Shop ({self.currency})"
+
+
+class UnsentVersionBump(models.Model):
+    """A page-cache version bump that could not reach Redis (shop.core.pagecache): replayed
+    when Redis answers again, so no page cached before an outage outlives a change made
+    during it."""
+
+    name = models.CharField(_("version"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("unsent cache version bump")
+        verbose_name_plural = _("unsent cache version bumps")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PendingMark(models.Model):
+    """An "already asked, work queued" mark with an expiry (shop.core.marks): what
+    `cache.add()` gives request coalescing, kept in PostgreSQL so that a Redis outage
+    neither loses a mark nor makes every request look like the first."""
+
+    key = models.CharField(_("key"), max_length=200, primary_key=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("pending mark")
+        verbose_name_plural = _("pending marks")
+
+    def __str__(self) -> str:
+        return self.key

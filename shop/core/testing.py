@@ -1,10 +1,17 @@
 """Helpers shared by the test suites of every app."""
 
+import contextlib
 import re
+import shutil
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
+import redis
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
@@ -82,3 +89,62 @@ def shop_currency_switch(django_settings: Any, currency: str) -> None:
 
     django_settings.SHOP_CURRENCY = currency
     Shop.objects.filter(pk=1).update(currency=currency)
+
+
+class RedisServer:
+    """A private `redis-server` for a test that must stop and start a real Redis: on a free
+    port (never the shared one other tests use), with its files in `directory`, so a
+    restart after `stop()` finds again what it held (as a Redis with persistence would)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 20) -> None:
+        command = [
+            shutil.which("redis-server") or "redis-server",
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+                return
+            except redis.exceptions.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server on port {self.port} did not start") from None
+                time.sleep(0.05)  # a poll for the server's start, not a wait in the test
+
+    def stop(self) -> None:
+        """Save what it holds (to find it again on `start()`) and exit."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(redis.exceptions.ConnectionError):
+            self.client().save()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=self.port, db=db)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -48,8 +49,10 @@ def _error_messages(
 
 
 def _safe_next(request: HttpRequest) -> str | None:
+    """`next` when it is a path on this site. Only paths that start with "/": `redirect()`
+    reads anything else as a URL name to reverse ("NaN" was a NoReverseMatch, a 500)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -61,7 +64,7 @@ def _back_to_product(request: HttpRequest, variant_id: int | None) -> HttpRespon
     target = _safe_next(request)
     if target is None and variant_id is not None:
         target = selectors.variant_product_url(variant_id=variant_id)
-    return redirect(target or "cart:detail")
+    return HttpResponseRedirect(target or reverse("cart:detail"))
 
 
 @require_safe

@@ -16,25 +16,36 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
-from catalog.filters import ProductFilter
+from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
 from catalog.forms import form_describe_errors, product_filter_form_prepare
 from catalog.models import Product
 from catalog.selectors import CategoryNode, CategoryTree
+from catalog.versions import (
+    LISTS,
+    page_shows_cards,
+    page_shows_product,
+    product_list_versions,
+)
 from reviews.forms import ReviewForm
 from reviews.selectors import (
     RECENTLY_VIEWED_MAX,
     RECENTLY_VIEWED_SESSION_KEY,
     product_recommendations,
+    product_recommendations_depend,
     rating_histogram_rows,
     recently_viewed_ids,
     recently_viewed_products,
     review_page_for_product,
     review_permission_for,
 )
+from shop.core import pagecache
 from shop.core.pagecache import anonymous_cache
+from shop.core.paging import page_number
 
 PAGE_SIZE = 24
 NEW_ARRIVALS = 8
+# A category page's sidebar has no category field: `?category=` there is not its URL.
+CATEGORY_QUERY = {name: p for name, p in PRODUCT_LIST_QUERY.items() if name != "category"}
 
 
 def _product_page_context(
@@ -53,12 +64,16 @@ def _product_page_context(
     )
     products = product_filter.qs  # validates the form; invalid fields are left out
     form_describe_errors(form)
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(products, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
+        pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
+    shown = list(page.object_list)
+    page_shows_cards(request, shown, lists=product_list_versions(request.GET))
     return {
         "filter_form": form,
         "filter_action": action,
         "page_obj": page,
-        "products": list(page.object_list),
+        "products": shown,
         "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
         "ellipsis": Paginator.ELLIPSIS,
         "searching": searching,
@@ -69,10 +84,9 @@ def _product_page_context(
 @anonymous_cache
 def home_view(request: HttpRequest) -> HttpResponse:
     tree = selectors.category_tree()
-    context: dict[str, Any] = {
-        "categories": tree.roots,
-        "new_arrivals": selectors.product_list_new_arrivals(limit=NEW_ARRIVALS),
-    }
+    new_arrivals = selectors.product_list_new_arrivals(limit=NEW_ARRIVALS)
+    page_shows_cards(request, new_arrivals, lists=[LISTS])
+    context: dict[str, Any] = {"categories": tree.roots, "new_arrivals": new_arrivals}
     # Logged-in shoppers only: an anonymous home page stays the same for everyone (cached).
     if request.user.is_authenticated:
         context["recently_viewed"] = recently_viewed_products(
@@ -82,7 +96,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache
+@anonymous_cache(query=PRODUCT_LIST_QUERY)
 def product_list_view(request: HttpRequest) -> HttpResponse:
     context = _product_page_context(
         request,
@@ -94,7 +108,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache
+@anonymous_cache(query=CATEGORY_QUERY)
 def category_view(request: HttpRequest, slug: str) -> HttpResponse:
     tree, category = selectors.category_get_for_page(slug=slug)
     queryset = selectors.product_list().filter(category_id__in=tree.descendant_ids(category))
@@ -116,7 +130,7 @@ def category_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache
+@anonymous_cache(query=PRODUCT_LIST_QUERY)
 def search_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context = _product_page_context(
@@ -131,7 +145,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache  # its stock states change the catalog version (catalog.stock)
+@anonymous_cache(query={"reviews_page": pagecache.whole_number()})
 def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get_for_page(slug=slug)
     if request.user.is_authenticated:
@@ -162,6 +176,13 @@ def product_detail_render(
     permission = review_permission_for(user=request.user, product_id=product.pk)
     if review_form is None and permission.can_review:
         review_form = ReviewForm()
+    requested_reviews_page = request.GET.get("reviews_page")
+    review_page = review_page_for_product(product_id=product.pk, page=requested_reviews_page)
+    if requested_reviews_page not in (None, str(review_page.number)):
+        pagecache.page_cache_decline(request)  # shown as another page: not stored as this
+    recommendations = product_recommendations(product=product)
+    page_shows_product(request, product)
+    product_recommendations_depend(request, product=product, shown=recommendations)
     return render(
         request,
         "catalog/product_detail.html",
@@ -174,12 +195,10 @@ def product_detail_render(
             "images": images,
             "attributes": list(product.attributes.all()),
             "max_quantity": settings.MAX_LINE_QUANTITY,
-            "review_page": review_page_for_product(
-                product_id=product.pk, page=request.GET.get("reviews_page")
-            ),
+            "review_page": review_page,
             "rating_bars": rating_histogram_rows(product),
             "review_permission": permission,
             "review_form": review_form,
-            "recommendations": product_recommendations(product=product),
+            "recommendations": recommendations,
         },
     )

@@ -36,6 +36,7 @@ from payments.services.start import payment_start
 from shipping.selectors import shipping_method_list
 from shop.core.errors import DomainError
 from shop.core.idempotency import IdempotencyKeyReused, idempotent_call
+from shop.core.paging import page_number
 from storefront.views.fulfilment import order_fulfilment_context
 
 HISTORY_PAGE_SIZE = 20
@@ -282,7 +283,7 @@ def order_cancel_view(request: AuthenticatedHttpRequest, number: str) -> HttpRes
 @require_safe
 def order_history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     orders = selectors.order_list_for_customer(user=request.user)
-    page = Paginator(orders, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(orders, HISTORY_PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     return render(
         request,
         "orders/order_history.html",

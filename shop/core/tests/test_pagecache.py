@@ -1,13 +1,18 @@
 import re
+import uuid
 
 import pytest
-from django.test import Client
+import time_machine
+from django.core.cache import cache
+from django.test import Client, RequestFactory
 
-from shop.core.pagecache import CSRF_PLACEHOLDER, catalog_changed
+from shop.core import pagecache
+from shop.core.pagecache import CSRF_PLACEHOLDER, catalog_changed, versions_bump
 from shop.core.tests import urls as test_urls
 
 pytestmark = pytest.mark.urls("shop.core.tests.urls")
 
+NOW = 1_800_000_000  # a time to travel to (seconds since the epoch)
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -15,6 +20,18 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 def _reset_calls(settings):
     settings.CATALOG_VERSION_TTL = 0
     test_urls.CALLS["count"] = 0
+    test_urls.DURING_RENDER.clear()
+
+
+def _stored_pages() -> int:
+    """Page entries in Redis (under the tests' key prefix)."""
+    client = cache._cache.get_client(write=True)
+    return sum(1 for _ in client.scan_iter(match=f"{cache.key_prefix}:*:page:*", count=1000))
+
+
+def _twice(url: str) -> list[str | None]:
+    """X-Page-Cache of two anonymous requests for `url` (None: not a cache candidate)."""
+    return [Client().get(url).get("X-Page-Cache") for _ in range(2)]
 
 
 def test_second_anonymous_request_is_served_from_cache():
@@ -32,8 +49,9 @@ def test_views_that_do_not_opt_in_are_never_cached():
 
 
 def test_query_string_is_part_of_the_key():
-    Client().get("/cached/?page=1")
-    Client().get("/cached/?page=2")
+    first = Client().get("/list/?page=1")
+    second = Client().get("/list/?page=2")
+    assert (first["X-Page-Cache"], second["X-Page-Cache"]) == ("miss", "miss")
     assert test_urls.CALLS["count"] == 2
 
 
@@ -88,3 +106,119 @@ def test_entries_expire_after_the_page_cache_timeout_even_in_process(settings):
     response = Client().get("/cached/")
     assert response["X-Page-Cache"] == "miss"
     assert test_urls.CALLS["count"] == 2
+
+
+# --- Only canonical URLs are stored (issue 9, item 11) ------------------------------------
+
+
+def test_unknown_parameters_are_served_but_never_stored():
+    before = _stored_pages()
+    for _ in range(2):
+        response = Client().get(f"/cached/?junk={uuid.uuid4().hex}")
+        assert response.status_code == 200
+        assert "X-Page-Cache" not in response
+    assert test_urls.CALLS["count"] == 2
+    assert _stored_pages() == before
+
+
+def test_a_flood_of_distinct_query_strings_stores_nothing():
+    before = _stored_pages()
+    for n in range(200):
+        Client().get(f"/cached/?junk={n}")
+        Client().get(f"/list/?page=1&junk={n}")
+        Client().get(f"/list/?page={n + 1000}")  # well formed, past the declared maximum
+    assert _stored_pages() == before
+
+
+def test_the_order_of_parameters_does_not_make_another_page():
+    assert Client().get("/list/?page=2&sort=new")["X-Page-Cache"] == "miss"
+    assert Client().get("/list/?sort=new&page=2")["X-Page-Cache"] == "hit"
+    assert test_urls.CALLS["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=02",
+        "page=0",
+        "page=-1",
+        "page=%2B1",
+        "page=1.0",
+        "page=",
+        "page=51",
+        "page=99999999999999999999999",
+        "page=1&page=1",
+        "PAGE=1",
+        "sort=bogus",
+        "q=%20kettle",
+        "q=blue%20%20kettle",
+        "q=" + "x" * 21,
+        "min=1e3",
+        "min=-1",
+        "min=1.999",
+        "min=01",
+    ],
+)
+def test_a_value_not_in_its_canonical_spelling_is_served_but_not_stored(query):
+    assert _twice(f"/list/?{query}") == [None, None]
+    assert test_urls.CALLS["count"] == 2
+
+
+@pytest.mark.parametrize("query", ["", "page=3", "sort=", "sort=old&page=1", "q=blue%20kettle"])
+def test_canonical_urls_are_stored(query):
+    assert _twice(f"/list/?{query}") == ["miss", "hit"]
+
+
+def test_a_url_the_view_answers_as_another_is_not_stored():
+    assert _twice("/list/?page=4") == [None, None]  # shown as page 3
+    assert test_urls.CALLS["count"] == 2
+
+
+def test_pages_with_open_values_are_stored_within_a_budget(settings):
+    settings.PAGE_CACHE_OPEN_ENTRIES = 2
+    assert _twice("/list/?q=kettle") == ["miss", "hit"]
+    assert _twice("/list/?min=10") == ["miss", "hit"]
+    calls = test_urls.CALLS["count"]
+    assert _twice("/list/?q=teapot") == ["miss", "miss"]  # over budget: served, not stored
+    assert test_urls.CALLS["count"] == calls + 2
+    assert _twice("/list/?page=2") == ["miss", "hit"]  # closed values are not budgeted
+
+
+# --- Entries go stale by what they show (issue 9, item 13) --------------------------------
+
+
+def test_a_change_makes_stale_only_the_pages_that_depend_on_it():
+    with time_machine.travel(NOW, tick=True) as traveller:
+        for name in ("kettle", "mug"):
+            assert _twice(f"/things/{name}/") == ["miss", "hit"]
+        traveller.shift(10)
+        versions_bump(["thing:kettle"])
+        assert Client().get("/things/kettle/")["X-Page-Cache"] == "miss"
+        assert Client().get("/things/mug/")["X-Page-Cache"] == "hit"
+
+
+def test_a_view_that_declares_nothing_goes_stale_on_any_change():
+    assert _twice("/cached/") == ["miss", "hit"]
+    versions_bump(["thing:elsewhere"])
+    assert Client().get("/cached/")["X-Page-Cache"] == "miss"
+
+
+def test_a_page_rendered_while_what_it_shows_changes_is_not_stored():
+    with time_machine.travel(NOW, tick=True) as traveller:
+        # The write commits, and bumps, between the view's read and the store.
+        test_urls.DURING_RENDER.append(lambda: versions_bump(["thing:kettle"]))
+        first = Client().get("/things/kettle/")
+        assert first["X-Page-Cache"] == "miss"
+        # Stored, it would be served as current although it may hold what was read before.
+        assert Client().get("/things/kettle/")["X-Page-Cache"] == "miss"
+        traveller.shift(1)
+        Client().get("/things/kettle/")  # a moment after the change: stored
+        assert Client().get("/things/kettle/")["X-Page-Cache"] == "hit"
+
+
+def test_an_entry_of_an_older_format_is_a_miss():
+    request = RequestFactory().get("/cached/")
+    cache.set(pagecache._key(request), (200, [], b"old"), 60)  # before versions were recorded
+    response = Client().get("/cached/")
+    assert response["X-Page-Cache"] == "miss"
+    assert response.content != b"old"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0002_shop'),
+        ('core', '0004_unsentversionbump'),
     ]
 
     operations = [
