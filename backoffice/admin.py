@@ -21,7 +21,7 @@ from accounts.http import AuthenticatedHttpRequest
 from backoffice.models import OrderToShip
 from fulfilment.forms import CancelLinesForm, ShipForm
 from fulfilment.models import Shipment
-from fulfilment.selectors import staff_orders_to_ship
+from fulfilment.selectors import staff_order_list, staff_orders_to_ship
 from fulfilment.services.shipments import order_lines_cancel_for_staff, shipment_create
 from orders.admin import OrderAdmin
 from orders.errors import InvalidTransition
@@ -303,6 +303,20 @@ class OrderToShipAdmin(admin.ModelAdmin):
         return OrderToShip.objects.filter(pk__in=orders.values("pk")).order_by(  # type: ignore[return-value]
             "created_at", "id"
         )
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> OrderToShip | None:
+        # Any order of the user's merchants opens (read-only; its Ship link is on the order
+        # page), not only those still to ship: a bookmark outlives the work list.
+        try:
+            pk = OrderToShip._meta.pk.to_python(object_id)
+        except (ValidationError, ValueError):
+            return None  # as Django's own get_object: not an id, no object
+        orders = staff_order_list(user=request.user)  # type: ignore[arg-type]
+        if not orders.filter(pk=pk).exists():
+            return None
+        return OrderToShip.objects.filter(pk=pk).first()  # type: ignore[return-value]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fulfilment.add_shipment")

@@ -462,6 +462,9 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "OrderPaymentStatusEnum": "orders.models.PaymentStatus",
         "PaymentAttemptStatusEnum": "payments.models.PaymentStatus",
+        "ShipmentStatusEnum": "fulfilment.models.ShipmentStatus",
+        "ReturnStatusEnum": "fulfilment.models.ReturnStatus",
+        "CarrierEventStatusEnum": ["in_transit", "out_for_delivery", "delivered", "exception"],
     },
 }
 
