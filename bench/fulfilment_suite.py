@@ -69,6 +69,8 @@ def environment(url: str) -> dict[str, str]:
     env.update(
         {
             **harness.redis_environment(prefix=CACHE_PREFIX, broker_url=BROKER_URL),
+            # The orders are paid through the sandbox, off with DEBUG=False unless enabled.
+            "SANDBOX_ENABLED": "true",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
             "CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
             "EMAIL_URL": "dummymail://",
