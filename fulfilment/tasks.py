@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 from celery import shared_task
 
-from payments.errors import EventNotReady
-
-MAX_APPLY_ATTEMPTS = 8
+from payments.tasks import MAX_APPLY_ATTEMPTS, inbox_apply_with_retries, post_signed
 
 
 @shared_task(bind=True, max_retries=MAX_APPLY_ATTEMPTS)
 def carrier_event_apply_task(self: Any, *, event_pk: int) -> str:
     from fulfilment.services.shipments import carrier_event_apply
-    from payments.services.webhooks import webhook_event_mark_failed
 
-    try:
-        return carrier_event_apply(event_pk=event_pk)
-    except EventNotReady as exc:
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
-    except Exception as exc:
-        if self.request.retries >= MAX_APPLY_ATTEMPTS:
-            webhook_event_mark_failed(event_pk=event_pk, error=repr(exc))
-            raise
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
+    return inbox_apply_with_retries(self, event_pk=event_pk, apply=carrier_event_apply)
 
 
 # acks_late=False: a redelivery would send the carrier's callback twice; harmless (the
@@ -36,20 +23,7 @@ def carrier_sandbox_send_task(*, url: str, event: dict[str, Any]) -> int:
     """Play the sandbox carrier: POST a signed tracking event to our webhook."""
     from django.conf import settings
 
-    from payments.providers.base import sign
-
-    body = json.dumps(event).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Stripe-Signature": sign(payload=body, secret=settings.CARRIER_WEBHOOK_SECRET),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
+    return post_signed(url=url, event=event, secret=settings.CARRIER_WEBHOOK_SECRET)
 
 
 @shared_task(bind=True, max_retries=60)

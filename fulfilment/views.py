@@ -5,17 +5,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from fulfilment.services.shipments import CARRIER_STATUSES, carrier_event_receive
-from payments.api.serializers import WebhookReceivedOutputSerializer
-from shop.core.api import IgnoreAcceptNegotiation
-from shop.core.serializers import error_response
+from payments.views import SIGNATURE_PARAMETER, SignedWebhookApi, signed_webhook_responses
 
 
 class CarrierEventInputSerializer(serializers.Serializer):
@@ -32,18 +26,11 @@ class CarrierEventInputSerializer(serializers.Serializer):
     )
 
 
-class CarrierWebhookApi(APIView):
+class CarrierWebhookApi(SignedWebhookApi):
     """API.md: signed like the payment webhooks with CARRIER_WEBHOOK_SECRET; stored in the
     shop's inbox and answered at once; a worker applies it. Like the payment webhook, a DRF
     view so the schema describes it and its errors are the API's envelope, and it reads the
     body as sent (the signature covers those bytes)."""
-
-    authentication_classes: list = []  # the signature is the credential; no CSRF either
-    permission_classes = [AllowAny]
-    parser_classes = [JSONParser]  # what the schema shows; the body is never parsed here
-    reads_raw_body = True
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = IgnoreAcceptNegotiation  # a 406 would be retried for days
 
     @extend_schema(
         operation_id="shipping_carrier_webhook_receive",
@@ -67,21 +54,10 @@ class CarrierWebhookApi(APIView):
                 location=OpenApiParameter.PATH,
                 description="The carrier's slug, such as `dhl` (the shop's carrier registry).",
             ),
-            OpenApiParameter(
-                "Stripe-Signature",
-                str,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description='`t=<unix timestamp>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.',
-            ),
+            SIGNATURE_PARAMETER,
         ],
         request=CarrierEventInputSerializer,
-        responses={
-            200: WebhookReceivedOutputSerializer,
-            400: error_response("`invalid_signature`: missing, wrong or too old."),
-            404: error_response("`not_found`: no such carrier."),
-            413: error_response("`request_too_large`: the body is over the size limit."),
-        },
+        responses=signed_webhook_responses(not_found="no such carrier."),
     )
     def post(self, request: Request, carrier: str) -> Response:
         event = carrier_event_receive(

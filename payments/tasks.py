@@ -3,6 +3,7 @@
 import json
 import logging
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
@@ -14,20 +15,49 @@ logger = logging.getLogger(__name__)
 MAX_APPLY_ATTEMPTS = 8
 
 
-@shared_task(bind=True, max_retries=MAX_APPLY_ATTEMPTS)
-def webhook_event_apply_task(self: Task, *, event_pk: int) -> str:
-    from payments.services.webhooks import webhook_event_apply, webhook_event_mark_failed
+def inbox_apply_with_retries(task: Task, *, event_pk: int, apply: Callable[..., str]) -> str:
+    """Apply a stored callback with `apply`, under the inbox's retry policy (shared by
+    every handler): an event that arrived before the state it needs is retried soon; any
+    other failure backs off and, after MAX_APPLY_ATTEMPTS, marks the event failed for
+    staff."""
+    from payments.services.webhooks import webhook_event_mark_failed
 
     try:
-        return webhook_event_apply(event_pk=event_pk)
+        return apply(event_pk=event_pk)
     except EventNotReady as exc:
         # Out of order (a refund before its capture): the state it needs is on its way.
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+        raise task.retry(exc=exc, countdown=min(2**task.request.retries, 60)) from exc
     except Exception as exc:
-        if self.request.retries >= MAX_APPLY_ATTEMPTS:
+        if task.request.retries >= MAX_APPLY_ATTEMPTS:
             webhook_event_mark_failed(event_pk=event_pk, error=repr(exc))
             raise
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
+        raise task.retry(exc=exc, countdown=min(2**task.request.retries, 300)) from exc
+
+
+def post_signed(*, url: str, event: dict[str, Any], secret: str) -> int:
+    """POST `event` to `url` signed as Stripe signs (how the sandboxes play a provider
+    or a carrier calling our webhooks); the HTTP status."""
+    from payments.providers.base import sign
+
+    body = json.dumps(event).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign(payload=body, secret=secret),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+@shared_task(bind=True, max_retries=MAX_APPLY_ATTEMPTS)
+def webhook_event_apply_task(self: Task, *, event_pk: int) -> str:
+    from payments.services.webhooks import webhook_event_apply
+
+    return inbox_apply_with_retries(self, event_pk=event_pk, apply=webhook_event_apply)
 
 
 @shared_task
@@ -62,17 +92,4 @@ def sandbox_webhook_send_task(*, url: str, event: dict[str, Any]) -> int:
     """Play the sandbox provider: POST a signed event to our webhook, as Stripe would."""
     from django.conf import settings
 
-    from payments.providers.base import sign
-
-    body = json.dumps(event).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Stripe-Signature": sign(payload=body, secret=settings.SANDBOX_WEBHOOK_SECRET),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
+    return post_signed(url=url, event=event, secret=settings.SANDBOX_WEBHOOK_SECRET)

@@ -32,8 +32,8 @@ from shop.core.serializers import error_response
 logger = logging.getLogger(__name__)
 
 
-class WebhookReceiveApi(APIView):
-    """API.md "Payments": verify on the raw body, store, answer 200; a worker applies it.
+class SignedWebhookApi(APIView):
+    """What every signed callback we take (payment providers, carriers) shares.
 
     A DRF view (outside /api/v1/) so that the OpenAPI schema describes it and its errors
     are the API's envelope. It never reads `request.data`: the signature covers the bytes
@@ -45,6 +45,29 @@ class WebhookReceiveApi(APIView):
     reads_raw_body = True  # so no 415 either (shop.core.schema)
     renderer_classes = [JSONRenderer]
     content_negotiation_class = IgnoreAcceptNegotiation  # a 406 would be retried for days
+
+
+SIGNATURE_PARAMETER = OpenApiParameter(
+    "Stripe-Signature",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description='`t=<unix timestamp>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.',
+)
+
+
+def signed_webhook_responses(*, not_found: str) -> dict:
+    """A signed webhook's answers for the schema; `not_found` says when it is a 404."""
+    return {
+        200: WebhookReceivedOutputSerializer,
+        400: error_response("`invalid_signature`: missing, wrong or too old."),
+        404: error_response(f"`not_found`: {not_found}"),
+        413: error_response("`request_too_large`: the body is over the size limit."),
+    }
+
+
+class WebhookReceiveApi(SignedWebhookApi):
+    """API.md "Payments": verify on the raw body, store, answer 200; a worker applies it."""
 
     @extend_schema(
         operation_id="payments_webhook_receive",
@@ -70,21 +93,10 @@ class WebhookReceiveApi(APIView):
                 enum=Provider.values,
                 description="The provider that signed the event.",
             ),
-            OpenApiParameter(
-                "Stripe-Signature",
-                str,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description='`t=<unix timestamp>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.',
-            ),
+            SIGNATURE_PARAMETER,
         ],
         request=WebhookEventInputSerializer,
-        responses={
-            200: WebhookReceivedOutputSerializer,
-            400: error_response("`invalid_signature`: missing, wrong or too old."),
-            404: error_response("`not_found`: no such provider, or it is not configured."),
-            413: error_response("`request_too_large`: the body is over the size limit."),
-        },
+        responses=signed_webhook_responses(not_found="no such provider, or it is not configured."),
     )
     def post(self, request: Request, provider: str) -> Response:
         try:
