@@ -26,6 +26,7 @@ from catalog.stock import (
 )
 from orders import transitions
 from orders.errors import CurrencyMismatch, EmptyCart
+from orders.metrics import ORDERS_PLACED
 from orders.models import Order, OrderEvent, OrderLine
 from orders.notifications import order_paid_notify_merchants
 from orders.selectors import order_lines_for_merchant_staff
@@ -201,6 +202,7 @@ def order_place(*, user: User, shipping_method_id: int, address: ShippingAddress
         from orders.tasks import order_confirmation_send_task
 
         enqueue_on_commit(order_confirmation_send_task, order_id=order.pk)
+        transaction.on_commit(ORDERS_PLACED.inc)
     return order
 
 

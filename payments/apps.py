@@ -8,3 +8,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import checks  # noqa: F401 (registers the deploy checks)
+        from payments.metrics import webhook_inbox_metrics
+        from shop.core.metrics import scrape_collector_register
+
+        scrape_collector_register("webhook_inbox", webhook_inbox_metrics)

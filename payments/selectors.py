@@ -4,14 +4,26 @@ amounts are derived from the append-only money events in the same query."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from orders.models import Order
-from payments.models import MoneyEvent, Payment, Refund
+from payments.models import MoneyEvent, Payment, Refund, WebhookEvent
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -96,3 +108,29 @@ def payment_order_get_for_customer(*, user: User, number: str) -> Order:
 
     Lines are not loaded: paying needs only the order row."""
     return Order.objects.for_customer(user).get(number=number)
+
+
+# How carriers' tracking callbacks are stored in the one inbox (`carrier:<slug>`, models.py).
+CARRIER_PROVIDER_PREFIX = "carrier:"
+
+
+def webhook_inbox_backlog() -> dict[str, tuple[int, datetime | None]]:
+    """Per inbox (`payments`: providers' events, `carriers`: tracking callbacks), how many
+    stored events wait to be applied and when the oldest was received. One query, on the
+    partial index of unapplied events."""
+    inbox = Case(
+        When(provider__startswith=CARRIER_PROVIDER_PREFIX, then=Value("carriers")),
+        default=Value("payments"),
+        output_field=CharField(),
+    )
+    rows = (
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED)
+        .annotate(inbox=inbox)
+        .values("inbox")
+        .annotate(count=Count("id"), oldest=Min("received_at"))
+        .order_by()
+    )
+    backlog: dict[str, tuple[int, datetime | None]] = {"payments": (0, None), "carriers": (0, None)}
+    for row in rows:
+        backlog[row["inbox"]] = (row["count"], row["oldest"])
+    return backlog

@@ -4,10 +4,18 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.worker.consumer import Consumer as CeleryConsumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+
+if os.environ.get("METRICS_WORKER_PORT", "0") not in ("", "0"):
+    # A worker serving metrics: its pool's child processes count in files of one directory
+    # (prometheus-client's multiprocess mode), which must be chosen before the client is
+    # imported. A fresh one per start, unless the operator gave one.
+    import tempfile
+
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bazaar-metrics-"))
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +98,58 @@ app = Celery("shop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.worker_consumer = "shop.celery:Consumer"
 app.autodiscover_tasks()
+
+
+# --- Logs and metrics in the worker (shop/core/logs.py, shop/core/metrics.py).
+
+
+@signals.setup_logging.connect(dispatch_uid="shop.celery.setup_logging")
+def _logging_from_settings(**_: Any) -> None:
+    """The worker logs as the web does (settings.LOGGING: JSON or plain, with the request
+    id) instead of Celery's own format; connecting this tells Celery to leave logging alone."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@signals.worker_init.connect(dispatch_uid="shop.celery.metrics_server")
+def _metrics_server(**_: Any) -> None:
+    from django.conf import settings
+
+    if not settings.METRICS_WORKER_PORT:
+        return
+    from prometheus_client import start_http_server
+
+    from shop.core.metrics import process_metrics
+
+    start_http_server(
+        settings.METRICS_WORKER_PORT,
+        addr=settings.METRICS_WORKER_ADDR,
+        registry=process_metrics(),  # type: ignore[arg-type]
+    )
+    logger.info(
+        "metrics served on %s:%s", settings.METRICS_WORKER_ADDR, settings.METRICS_WORKER_PORT
+    )
+
+
+def _connect_request_id() -> None:
+    from shop.core.logs import (
+        task_publish_add_request_id,
+        task_request_id_bind,
+        task_request_id_unbind,
+    )
+
+    signals.before_task_publish.connect(
+        task_publish_add_request_id, weak=False, dispatch_uid="shop.celery.request_id_publish"
+    )
+    signals.task_prerun.connect(
+        task_request_id_bind, weak=False, dispatch_uid="shop.celery.request_id_bind"
+    )
+    signals.task_postrun.connect(
+        task_request_id_unbind, weak=False, dispatch_uid="shop.celery.request_id_unbind"
+    )
+
+
+_connect_request_id()

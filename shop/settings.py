@@ -74,7 +74,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so it sees every answer last: errors under /api/ and the webhooks are JSON.
+    # /healthz, /readyz and /metrics, answered before anything else runs: no SSL redirect,
+    # Host check, session, CSRF or page cache for a load balancer's probe (shop/core/health.py).
+    "shop.core.health.ProbeMiddleware",
+    # The request id (echoed, on every log line, carried into tasks), latency by route and
+    # the access log line: outside everything else, so it times and tags all of it.
+    "shop.core.metrics.RequestObservabilityMiddleware",
+    # Next, so it sees every answer last: errors under /api/ and the webhooks are JSON.
     "shop.core.middleware.ApiErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside the page cache, so cached pages get the headers too (and a fresh nonce each).
@@ -468,15 +474,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Logging: everything to stdout, one line per record.
+# --- Logging: everything to stdout, one line per record, each with the request id
+# (shop/core/logs.py). `json`: one JSON object per line, for log collectors; `plain`: for
+# people reading `make run` (the default with DEBUG).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+# One line per request (method, path, route, status, duration, request id) on `shop.access`,
+# in place of gunicorn's access log, which knows neither the route nor the request id.
+ACCESS_LOG = env.bool("ACCESS_LOG", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "shop.core.logs.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "shop.core.logs.JsonFormatter"},
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Replaces Django's default "django" logger, whose own console handler would print
@@ -484,3 +504,18 @@ LOGGING = {
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Probes and metrics (shop/core/health.py, shop/core/metrics.py).
+# Checks whose failure makes /readyz answer 503 (all are run and reported). The shop serves
+# without the cache's Redis and queues nothing lost without the broker (sweepers), so an
+# operator may prefer `database` alone, keeping every web process in rotation through a
+# Redis outage; the default takes a process out when any of the three is away.
+READYZ_CHECKS = env.list("READYZ_CHECKS", default=["database", "cache", "broker"])
+READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; empty: 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_SCRAPE_TIMEOUT = env.float("METRICS_SCRAPE_TIMEOUT", default=3.0)
+# A Celery worker serves its own metrics (tasks' counters, e.g. payments captured) on this
+# port of METRICS_WORKER_ADDR; 0: not served. Keep it on an internal network.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDR = env.str("METRICS_WORKER_ADDR", default="127.0.0.1")

@@ -20,6 +20,7 @@ from orders.models import Order
 from orders.services import order_payment_captured
 from payments import transitions
 from payments.errors import EventNotReady
+from payments.metrics import PAYMENTS_CAPTURED
 from payments.models import (
     PAYMENT_EVENT_HANDLER,
     MoneyEvent,
@@ -264,6 +265,7 @@ def _apply_succeeded(
         currency=payment.currency,
         source=event.event_id,
     )
+    transaction.on_commit(PAYMENTS_CAPTURED.labels(provider=payment.provider).inc)
     # Orders decides what the money means for the order; money it cannot use goes back.
     verdict = order_payment_captured(order=order, payment_id=payment.pk)
     if not verdict.keep:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_migrate
 
 
@@ -16,3 +17,8 @@ class CoreConfig(AppConfig):
         from shop.core.shop import shop_row_ensure
 
         post_migrate.connect(shop_row_ensure, sender=self, dispatch_uid="core.shop_row_ensure")
+
+        from shop.core.logs import request_finished_unbind, request_started_bind
+
+        request_started.connect(request_started_bind, dispatch_uid="core.request_id_bind")
+        request_finished.connect(request_finished_unbind, dispatch_uid="core.request_id_unbind")

@@ -57,6 +57,7 @@ from django.template.response import SimpleTemplateResponse
 from django.utils import translation
 
 from shop.core.cache import on_recovery
+from shop.core.metrics import PAGE_CACHE_HITS, PAGE_CACHE_MISSES
 
 logger = logging.getLogger(__name__)
 
@@ -522,6 +523,7 @@ class AnonymousPageCacheMiddleware:
             for name, value in headers:
                 served[name] = value
             served["X-Page-Cache"] = "hit"
+            PAGE_CACHE_HITS.inc()
             return self._with_csrf(request, served)
 
         started_ms = time.time() * 1000
@@ -538,6 +540,7 @@ class AnonymousPageCacheMiddleware:
                 response.render()
             self._store(key, request, response, started_ms)
             response["X-Page-Cache"] = "miss"
+            PAGE_CACHE_MISSES.inc()
         return self._with_csrf(request, response)
 
     @staticmethod
