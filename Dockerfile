@@ -32,4 +32,7 @@ RUN pip install --no-deps . \
 USER bazaar
 EXPOSE 8000
 # Worker count: gunicorn reads WEB_CONCURRENCY (default 1); more options via GUNICORN_CMD_ARGS.
-CMD ["gunicorn", "shop.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# No --access-logfile: the shop logs one line per request itself, with the route and the
+# request id (ACCESS_LOG). gunicorn.conf.py (in WORKDIR, read by gunicorn) sets up /metrics
+# for several workers.
+CMD ["gunicorn", "shop.wsgi", "--bind", "0.0.0.0:8000"]

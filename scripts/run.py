@@ -235,7 +235,8 @@ def main() -> int:
                 *(sys.executable, "-m", "gunicorn"),
                 "shop.wsgi",
                 *("--bind", f"127.0.0.1:{port}", "--workers", "2"),
-                *("--reload", "--access-logfile", "-"),
+                # No gunicorn access log: the shop logs each request (ACCESS_LOG).
+                "--reload",
             ],
         )
         if svc.redis:

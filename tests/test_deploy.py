@@ -155,6 +155,19 @@ def test_compose_environment_gives_a_process_without_the_sandbox_or_a_known_key(
     assert settings["SECURE_PROXY_SSL_HEADER"] is None  # no proxy is configured
 
 
+def test_compose_health_checks_use_the_probes_and_metrics_stay_off_until_a_token_is_set():
+    stack = compose({name: "x" for name in REQUIRED_SECRETS})
+    web, worker = stack["services"]["web"], stack["services"]["worker"]
+
+    assert "http://127.0.0.1:8000/readyz" in " ".join(web["healthcheck"]["test"])
+    assert web["environment"]["METRICS_TOKEN"] == ""
+    assert web["environment"]["LOG_FORMAT"] == "json"
+    # The worker serves its metrics on the compose network only: the port is not published.
+    port = worker["environment"]["METRICS_WORKER_PORT"]
+    assert f"127.0.0.1:{port}/metrics" in " ".join(worker["healthcheck"]["test"])
+    assert "ports" not in worker
+
+
 def test_the_dockerfile_sets_no_secret_for_the_running_image():
     text = DOCKERFILE.read_text()
     env_lines = re.findall(r"^ENV\s+(.+?)(?<!\\)$", text, re.M | re.S)

@@ -25,7 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from functools import partial
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -80,18 +80,27 @@ def _status_class(status: int) -> str:
     return f"{status // 100}xx"
 
 
-def route_name(request: HttpRequest, response: HttpResponseBase) -> str:
-    """The URL pattern's name (`catalog:product-detail`), a low-cardinality label. A page
-    cache hit is answered before URL resolution, so its path is resolved here."""
-    match = request.resolver_match
-    if match is None and response.get("X-Page-Cache") == "hit":
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            match = None
-    if match is None:
+@lru_cache(maxsize=8192)
+def _route_of_path(path: str) -> str:
+    # resolve() walks the URL patterns in order (~0.1 ms for the catalog's, which come last):
+    # a page cache hit, served in well under a millisecond, pays it once per path. The paths
+    # are those of stored pages (canonical URLs only), and the cache is bounded anyway.
+    try:
+        match = resolve(path)
+    except Resolver404:
         return UNMATCHED
     return match.view_name or match.route or UNMATCHED
+
+
+def route_name(request: HttpRequest, response: HttpResponseBase) -> str:
+    """The URL pattern's name (`catalog:product`), a low-cardinality label. A page cache hit
+    is answered before URL resolution, so its path is resolved here."""
+    match = request.resolver_match
+    if match is not None:
+        return match.view_name or match.route or UNMATCHED
+    if response.get("X-Page-Cache") == "hit":
+        return _route_of_path(request.path_info)
+    return UNMATCHED
 
 
 class RequestObservabilityMiddleware:
