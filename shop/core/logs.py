@@ -146,8 +146,9 @@ def _task_header(request: Any) -> str | None:
 
 def task_request_id_bind(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     """task_prerun: the worker's lines for this task carry the queuing request's id (or
-    none: a task queued by beat or the shell gets "-")."""
-    value = _task_header(getattr(task, "request", None))
+    none: a task queued by beat or the shell gets "-"). A task run in-process (no broker:
+    nothing was published) keeps the id of the request running it."""
+    value = _task_header(getattr(task, "request", None)) or _request_id.get()
     if task_id is not None:
         _task_tokens[task_id] = _request_id.set(value)
 
