@@ -1,5 +1,6 @@
-"""The `orders` suite: orders placed per second through the service, next to PostgreSQL's
-ceiling for the same statements measured with pgbench in the same run.
+"""The `orders` suite: orders placed per second through the service and over HTTP
+(`POST /api/v1/orders/` under gunicorn), next to PostgreSQL's ceiling for the same
+statements measured with pgbench in the same run.
 
 Three scenarios, each on carts filled beforehand (outside the timed window):
 
@@ -10,7 +11,9 @@ Three scenarios, each on carts filled beforehand (outside the timed window):
 
 The service is driven by worker processes (as many as gunicorn's workers), each calling
 `orders.services.order_place` for its buyers; pgbench runs `orders_pgbench.sql` with the
-same number of clients, right before the service, on the same database.
+same number of clients, right before the service, on the same database. Checkout over HTTP
+(`http_run`) is wrk POSTing one new placement per request, with a bearer token and an
+Idempotency-Key, then the same POSTs again as replays; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -511,6 +514,23 @@ def gunicorn_cpu_s(base_url: str) -> float:
     return total
 
 
+def wait_idle(url: str, *, timeout: float = 180) -> None:
+    """Return once no other session of the database runs a statement or holds a
+    transaction, three looks in a row: the requests gunicorn still had queued when wrk
+    stopped have been answered (a reset's TRUNCATE meanwhile would deadlock with them)."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 3:
+        busy = harness.execute(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')",
+        )[0][0][0]
+        quiet = 0 if busy else quiet + 1
+        if time.monotonic() > deadline:
+            raise BenchError(f"the orders database stayed busy for {timeout:.0f} s")
+        time.sleep(0.3)
+
+
 def _order_count(url: str) -> int:
     return harness.execute(url, "SELECT count(*) FROM orders_order")[0][0][0]
 
@@ -568,11 +588,12 @@ def http_round(
     orders_before = _order_count(url)
     if load.warmup:
         wrk_orders(base_url, warm_items, load, seconds=load.warmup)
+        wait_idle(url)
     orders_warm = _order_count(url)
     cpu_before = gunicorn_cpu_s(base_url)
     measured, raw = wrk_orders(base_url, measured_items, load, seconds=load.duration)
     cpu = gunicorn_cpu_s(base_url) - cpu_before
-    time.sleep(1)  # requests still queued in gunicorn when wrk stopped finish
+    wait_idle(url)
     orders_after = _order_count(url)
     statuses = {key: int(n) for key, n in raw.get("statuses", {}).items()}
     placed = statuses.get("201", 0)
@@ -628,7 +649,7 @@ def http_replays(
     )[0][0][0]
     before = _order_count(url)
     load_result, raw = wrk_orders(base_url, items, load, seconds=load.duration)
-    time.sleep(1)
+    wait_idle(url)
     created = _order_count(url) - before
     statuses = {key: int(n) for key, n in raw.get("statuses", {}).items()}
     return {
