@@ -168,3 +168,218 @@ def check_entry(env, variant_id: int, results) -> None:
         )
     except BaseException:
         results.put({"crash": traceback.format_exc()})
+
+
+# --- Checkout over HTTP (the `http` scenario) -----------------------------------------
+
+ORDERS_PATH = "/api/v1/orders/"
+
+
+def order_request_body(shipping_method_id: int) -> dict:
+    """The body a mobile app POSTs to `orders/` (API.md "Checkout and orders")."""
+    return {"shipping_method": shipping_method_id, "shipping_address": dict(ADDRESS)}
+
+
+def _carts_fill(buyers: list[tuple[int, int]]) -> int:
+    """Put one unit of its variant in the cart of every buyer whose cart is empty, through
+    the cart service (`cart_add_item`), as the shop's add-to-cart does; returns how many."""
+    from accounts.models import User
+    from cart.models import CartLine
+    from cart.services import cart_add_item
+
+    ids = [user_id for user_id, _variant in buyers]
+    users = User.objects.in_bulk(ids)
+    holding = set(
+        CartLine.objects.filter(cart__user_id__in=ids).values_list("cart__user_id", flat=True)
+    )
+    filled = 0
+    for user_id, variant_id in buyers:
+        if user_id not in holding:
+            cart_add_item(user=users[user_id], variant_id=variant_id, quantity=1)
+            filled += 1
+    return filled
+
+
+def _access_tokens(user_ids: list[int]) -> dict[int, str]:
+    """Access tokens as `auth/token/` hands them out (simplejwt's AccessToken of the user,
+    signed with the shop's key, with its revocation claim), minted here because logging in
+    thousands of buyers would time Argon2, not checkout."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    users = User.objects.in_bulk(user_ids)
+    return {user_id: str(AccessToken.for_user(users[user_id])) for user_id in user_ids}
+
+
+def http_buyers_entry(env, payload: dict, results) -> None:
+    """Fill the carts of `payload["buyers"]` ([user id, variant id] pairs) through the cart
+    service and mint their access tokens; give `payload["passwords"]` ({user id: password})
+    a password, so those buyers log in through `auth/token/` like an app."""
+    try:
+        _setup(env)
+        from accounts.models import User
+
+        buyers = [(int(user_id), int(variant_id)) for user_id, variant_id in payload["buyers"]]
+        for user_id, password in payload.get("passwords", {}).items():
+            user = User.objects.get(pk=int(user_id))
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        filled = _carts_fill(buyers)
+        tokens = _access_tokens([user_id for user_id, _variant in buyers])
+        results.put({"filled": filled, "tokens": {str(k): v for k, v in tokens.items()}})
+    except BaseException:
+        results.put({"crash": traceback.format_exc()})
+
+
+def _api_client():
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT="application/json")
+
+
+def _post_order(client, token: str, key: str, body: dict):
+    import json
+
+    return client.post(
+        ORDERS_PATH,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def http_capture_entry(env, buyer: tuple[int, int], shipping_method_id: int, results) -> None:
+    """One placement through the whole stack (Django's test client: middleware, JWT,
+    idempotency, serializers, service) with every SQL statement captured, then its replay."""
+    try:
+        _setup(env)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        _carts_fill([buyer])
+        token = _access_tokens([buyer[0]])[buyer[0]]
+        client = _api_client()
+        body = order_request_body(shipping_method_id)
+        answers = {}
+        for label in ("placement", "replay"):
+            with CaptureQueriesContext(connection) as captured:
+                response = _post_order(client, token, f"capture-{buyer[0]}", body)
+            answers[label] = {
+                "status": response.status_code,
+                "statements": [query["sql"] for query in captured.captured_queries],
+            }
+        results.put(answers)
+    except BaseException:
+        results.put({"crash": traceback.format_exc()})
+
+
+# Where a placement's time goes: (label, module path suffix, function name). Cumulative
+# times, so a nested part (stock locks) is also inside its parent (the service).
+PROFILE_PARTS = [
+    ("middleware and Django's handler (outside the view)", None, None),
+    ("the DRF view, all of it", "rest_framework/views.py", "dispatch"),
+    ("authentication (JWT: signature, user row)", "rest_framework/request.py", "_authenticate"),
+    ("throttling", "rest_framework/views.py", "check_throttles"),
+    ("permissions", "rest_framework/views.py", "check_permissions"),
+    ("request body parsing", "rest_framework/request.py", "_load_data_and_files"),
+    ("input serializer (is_valid)", "rest_framework/serializers.py", "is_valid"),
+    ("idempotency key (claim + store + commit)", "shop/core/idempotency.py", "idempotent_call"),
+    ("the service order_place", "orders/services.py", "order_place"),
+    ("  cart lines lock", "cart/services.py", "cart_lines_lock_for_checkout"),
+    ("  stock lock + reserve", "catalog/stock.py", "stock_reserve"),
+    ("  confirmation mail queued (on commit)", "shop/core/tasks.py", "enqueue"),
+    ("order re-read for the answer (selector)", "orders/selectors.py", "order_get_for_customer"),
+    ("output serializer", "rest_framework/serializers.py", "data"),
+    ("response rendering (JSON)", "rest_framework/response.py", "rendered_content"),
+    ("COMMIT", "django/db/backends/base/base.py", "commit"),
+    ("waiting on PostgreSQL (every execute)", "django/db/backends/utils.py", "_execute"),
+]
+
+
+def _profile_parts(stats, total: float, calls: int) -> list[dict]:
+    table = stats.stats  # {(file, line, name): (cc, nc, tt, ct, callers)}
+
+    def cumulative(suffix: str, name: str) -> float:
+        # The outermost of same-named functions of a module (Serializer.data calls
+        # BaseSerializer.data): the largest cumulative time, not their sum.
+        return max(
+            (
+                value[3]
+                for (filename, _line, function), value in table.items()
+                if function == name and filename.endswith(suffix)
+            ),
+            default=0.0,
+        )
+
+    parts = []
+    dispatch = cumulative("rest_framework/views.py", "dispatch")
+    for label, suffix, name in PROFILE_PARTS:
+        seconds = total - dispatch if suffix is None else cumulative(suffix, name)
+        parts.append(
+            {
+                "part": label,
+                "ms_per_placement": seconds * 1000 / calls,
+                "share": seconds / total if total else 0.0,
+            }
+        )
+    return parts
+
+
+def http_profile_entry(env, buyers: list, shipping_method_id: int, results) -> None:
+    """cProfile placements through Django's test client under the production settings,
+    one warm-up first; the time of each part of the request, per placement."""
+    try:
+        _setup(env)
+        import cProfile
+        import io
+        import pstats
+
+        pairs = [(int(user_id), int(variant_id)) for user_id, variant_id in buyers]
+        _carts_fill(pairs)
+        tokens = _access_tokens([user_id for user_id, _variant in pairs])
+        client = _api_client()
+        body = order_request_body(shipping_method_id)
+        warmup, plain, measured = pairs[0], pairs[1::2], pairs[2::2]
+        response = _post_order(client, tokens[warmup[0]], f"profile-{warmup[0]}", body)
+        if response.status_code != 201:
+            raise RuntimeError(f"the warm-up placement answered {response.status_code}")
+        statuses: Counter = Counter()
+        # Every other buyer is placed without the profiler, which slows Python code down
+        # more than waiting on PostgreSQL: the time a placement really takes here.
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for user_id, _variant in plain:
+            response = _post_order(client, tokens[user_id], f"profile-{user_id}", body)
+            statuses[response.status_code] += 1
+        plain_wall = time.perf_counter() - started
+        plain_cpu = time.process_time() - cpu_started
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        for user_id, _variant in measured:
+            profiler.enable()
+            response = _post_order(client, tokens[user_id], f"profile-{user_id}", body)
+            profiler.disable()
+            statuses[response.status_code] += 1
+        wall = time.perf_counter() - started
+        stats = pstats.Stats(profiler)
+        total = stats.total_tt  # type: ignore[attr-defined]
+        text = io.StringIO()
+        stats.stream = text  # type: ignore[attr-defined]
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
+        results.put(
+            {
+                "placements": len(measured),
+                "plain_placements": len(plain),
+                "plain_wall_ms_per_placement": plain_wall * 1000 / len(plain),
+                "plain_cpu_ms_per_placement": plain_cpu * 1000 / len(plain),
+                "statuses": {str(k): v for k, v in statuses.items()},
+                "profiled_ms_per_placement": total * 1000 / len(measured),
+                "wall_ms_per_placement": wall * 1000 / len(measured),
+                "parts": _profile_parts(stats, total, len(measured)),
+                "top": text.getvalue(),
+            }
+        )
+    except BaseException:
+        results.put({"crash": traceback.format_exc()})

@@ -122,7 +122,9 @@ def order_transition(*, order: Order, to: str, by: User | None = None, note: str
 
 def order_place(*, user: User, shipping_method_id: int, address: ShippingAddress) -> Order:
     """Place the user's whole cart: reserve its stock, write the order and empty the cart,
-    all in one transaction. Prices come from the variants as locked here.
+    all in one transaction. Prices come from the variants as locked here. The order comes
+    back with its lines loaded as `with_lines()` loads them, so a caller answers from it
+    without reading back what was just written.
 
     Measured hot path (bench/orders_suite.py): eight statements, no savepoints."""
     address = address.validated()
@@ -196,6 +198,7 @@ def order_place(*, user: User, shipping_method_id: int, address: ShippingAddress
         for line in lines:
             line.order = order
         OrderLine.objects.bulk_create(lines)
+        _lines_loaded(order, lines)
         cart_empty(user=user)
         _record(order, kind=OrderEvent.Kind.PLACED, by=user)
 
@@ -204,6 +207,19 @@ def order_place(*, user: User, shipping_method_id: int, address: ShippingAddress
         enqueue_on_commit(order_confirmation_send_task, order_id=order.pk)
         transaction.on_commit(ORDERS_PLACED.inc)
     return order
+
+
+def _lines_loaded(order: Order, lines: list[OrderLine]) -> None:
+    """Give a new order its lines as if prefetched (what Django's prefetch_related stores):
+    `order.lines.all()` is then these rows, in id order, with no query. Checkout's API
+    answer saved two statements per placement this way (bench/orders_suite.py)."""
+    loaded = order.lines.all()
+    loaded._result_cache = sorted(lines, key=lambda line: line.pk)
+    # Private to Django and not in its stubs, as in django.db.models.query.prefetch_one_level.
+    loaded._prefetch_done = True  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        OrderLine._meta.get_field("order").remote_field.cache_name: loaded
+    }
 
 
 def _reserved_quantities(order: Order) -> dict[int, int]:

@@ -138,3 +138,40 @@ def test_selling_the_last_unit_of_a_variant_makes_cached_product_pages_stale(set
     assert after[names[0]] != before.get(names[0])
     assert after.get(LISTS_STOCK) == before.get(LISTS_STOCK)
     assert "Out of stock" in client.get(product.get_absolute_url()).content.decode()
+
+
+def test_a_retry_waiting_on_a_first_attempt_that_fails_does_the_work_itself():
+    # The key is claimed with INSERT ... ON CONFLICT DO NOTHING: the retry must wait for
+    # the first attempt's transaction, and when that one rolls back, claim the key and run.
+    import threading
+    import time
+
+    from shop.core.errors import ConflictError
+    from shop.core.idempotency import idempotent_call
+    from shop.core.models import IdempotencyKey
+
+    buyer = UserFactory()
+    claimed = threading.Event()
+
+    def first():
+        def run():
+            claimed.set()
+            time.sleep(0.5)  # the retry arrives and waits on the key meanwhile
+            raise ConflictError("out of stock, say")
+
+        return idempotent_call(user=buyer, scope="s", key="k", payload={}, run=run)
+
+    def retry():
+        assert claimed.wait(timeout=30)
+        started = time.monotonic()
+        result = idempotent_call(
+            user=buyer, scope="s", key="k", payload={}, run=lambda: (201, {"by": "retry"})
+        )
+        return result, time.monotonic() - started
+
+    failed, (answer, waited) = run_together([first, retry])
+
+    assert isinstance(failed, ConflictError)
+    assert answer == (201, {"by": "retry"}, False)  # it ran: nothing was stored to replay
+    assert waited > 0.2  # it waited for the first attempt rather than racing past it
+    assert IdempotencyKey.objects.get().response_body == {"by": "retry"}

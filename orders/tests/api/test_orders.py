@@ -202,6 +202,40 @@ def test_same_key_and_body_replays_the_first_answer_and_places_nothing_new(
     assert a.reserved == 2
 
 
+def test_the_answer_to_a_placement_is_the_order_as_stored(auth_client, user, method):
+    # The view answers from the order order_place returns, not from a read back: it must
+    # say exactly what a GET of the stored order says, lines in id order included.
+    for price, quantity in (("3.33", 3), ("10.00", 1), ("0.10", 7)):
+        variant = VariantFactory(price_amount=Decimal(price), stock=10)
+        cart_add_item(user=user, variant_id=variant.pk, quantity=quantity)
+    placed = _post(auth_client, {"shipping_method": method.pk, "shipping_address": ADDRESS}, "k")
+
+    assert placed.status_code == 201
+    body = placed.json()
+    assert body == auth_client.get(_detail(body["number"])).json()
+    assert [line["id"] for line in body["lines"]] == sorted(line["id"] for line in body["lines"])
+    assert body["subtotal"] == "20.69"
+
+
+def test_placing_through_the_api_runs_a_fixed_number_of_queries(
+    auth_client, user, method, django_assert_num_queries
+):
+    variants = VariantFactory.create_batch(5, stock=10)
+    body = {"shipping_method": method.pk, "shipping_address": ADDRESS}
+    # user (token); the key claimed in one INSERT (no savepoint); shipping method; the
+    # placement's savepoint, cart lines, variants, reserve, order, lines, cart emptied,
+    # event, release; the answer stored: 13 however many lines, plus the transaction
+    # (a savepoint pair inside the test's). No read back of the order.
+    for count, key in ((1, "one"), (5, "five")):
+        for variant in variants[:count]:
+            cart_add_item(user=user, variant_id=variant.pk, quantity=1)
+        with django_assert_num_queries(15):
+            assert _post(auth_client, body, key).status_code == 201
+    # A replay: user, the claim that finds the key, the stored answer.
+    with django_assert_num_queries(5):
+        assert _post(auth_client, body, "five").status_code == 201
+
+
 def test_same_key_with_a_different_body_is_a_409(auth_client, user, cart, method):
     _post(auth_client, {"shipping_method": method.pk, "shipping_address": ADDRESS}, "key-2")
     response = _post(

@@ -72,6 +72,17 @@ def test_a_failed_call_stores_nothing_and_can_be_retried(external):
     ) == (201, {"ok": True}, False)
 
 
+def test_a_claim_is_one_statement_and_a_replay_one_more(django_assert_num_queries):
+    # Checkout's hot path (bench/orders_suite.py): no savepoint around the claim.
+    user = UserFactory()
+    # The call's transaction (a savepoint pair inside the test's), the claim, the answer.
+    with django_assert_num_queries(4):
+        idempotent_call(user=user, scope="s", key="k", payload={}, run=lambda: (201, {}))
+    # The pair, the claim that finds the key, the stored answer.
+    with django_assert_num_queries(4):
+        idempotent_call(user=user, scope="s", key="k", payload={}, run=lambda: (201, {}))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_external_work_runs_outside_any_transaction():
     seen = {}
