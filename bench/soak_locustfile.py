@@ -24,6 +24,7 @@ journeys did to SOAK_OUTPUT.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import random
@@ -90,7 +91,8 @@ def _scenario_error(user_instance: Any, exception: Exception, tb: Any, **kwargs:
     errors_record(
         STATE["errors"],
         f"scenario error {type(exception).__name__}",
-        request=type(user_instance).__name__,
+        # A task set's error is its user's.
+        request=type(getattr(user_instance, "user", user_instance)).__name__,
         example=repr(exception),
     )
 
@@ -212,7 +214,7 @@ class Browser(HttpUser):
         )
         if added is not None:
             cart = call(self.client, "GET", "/cart/", name="/cart/")
-            if cart is not None and item["product_name"] not in cart.text:
+            if cart is not None and html.escape(item["product_name"]) not in cart.text:
                 raise RuntimeError(f"/cart/ does not show {item['product_name']!r} just added")
             STATE["flow"]["html carts"] += 1
         # The visitor leaves; the next one starts without a session.
