@@ -126,7 +126,9 @@ def hit_rate(counts: Mapping[str, int]) -> float:
 
 def memory_rows(samples: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """One row per process seen in the RSS samples ({"t": seconds, "rss": {process: bytes}},
-    oldest first): RSS at the first and last sample, the change, and the highest."""
+    oldest first): RSS at the first and last sample, the change, the change over the second
+    half alone (a process that only warms up grows early, one that leaks keeps growing),
+    and the highest."""
     names: list[str] = []
     for sample in samples:
         names.extend(name for name in sample["rss"] if name not in names)
@@ -134,12 +136,15 @@ def memory_rows(samples: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     for name in names:
         seen = [(s["t"], s["rss"][name]) for s in samples if name in s["rss"]]
         first, last = seen[0][1], seen[-1][1]
+        middle_t = (seen[0][0] + seen[-1][0]) / 2
+        middle = min(seen, key=lambda sample: abs(sample[0] - middle_t))[1]
         rows.append(
             [
                 name,
                 f"{first / 2**20:.1f}",
                 f"{last / 2**20:.1f}",
                 f"{(last - first) / 2**20:+.1f}",
+                f"{(last - middle) / 2**20:+.1f}",
                 f"{max(r for _, r in seen) / 2**20:.1f}",
                 f"{seen[0][0]:.0f}-{seen[-1][0]:.0f}",
             ]

@@ -435,7 +435,15 @@ def report(
         else "No errors."
     )
     memory_table = harness.format_table(
-        ["process", "RSS start MB", "RSS end MB", "change MB", "max MB", "sampled s"],
+        [
+            "process",
+            "RSS start MB",
+            "RSS end MB",
+            "change MB",
+            "2nd half MB",
+            "max MB",
+            "sampled s",
+        ],
         soak_scenario.memory_rows(samples),
     )
     cache = load["cache"]

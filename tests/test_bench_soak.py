@@ -96,8 +96,10 @@ def test_memory_rows_compare_the_first_and_last_sample_of_each_process():
     ]
     rows = soak_scenario.memory_rows(samples)
 
-    assert rows[0] == ["gunicorn worker (pid 1)", "100.0", "110.0", "+10.0", "130.0", "0-60"]
-    assert rows[1] == ["beat (pid 3)", "50.0", "50.0", "+0.0", "50.0", "0-0"]
+    assert rows[0] == [
+        "gunicorn worker (pid 1)", "100.0", "110.0", "+10.0", "-20.0", "130.0", "0-60"
+    ]  # fmt: skip
+    assert rows[1] == ["beat (pid 3)", "50.0", "50.0", "+0.0", "+0.0", "50.0", "0-0"]
     assert rows[2][0] == "gunicorn worker (pid 2)" and rows[2][-1] == "30-60"
 
 
