@@ -22,6 +22,7 @@ from catalog.models import Product
 from catalog.selectors import CategoryNode, CategoryTree
 from catalog.versions import (
     LISTS,
+    card_version,
     page_shows_cards,
     page_shows_product,
     product_list_versions,
@@ -39,8 +40,10 @@ from reviews.selectors import (
     review_permission_for,
 )
 from shop.core import pagecache
+from shop.core.fragments import fragments_get_or_build, now_ms
 from shop.core.pagecache import anonymous_cache
 from shop.core.paging import page_number
+from storefront.templatetags.storefront import product_card_render
 
 PAGE_SIZE = 24
 NEW_ARRIVALS = 8
@@ -57,6 +60,7 @@ def _product_page_context(
     with_category: bool = True,
 ) -> dict[str, Any]:
     """Filter, order and paginate `queryset` from the query string, for the list templates."""
+    started_ms = now_ms()
     searching = bool(request.GET.get("q", "").strip())
     product_filter = ProductFilter(request.GET, queryset=queryset)
     form = product_filter_form_prepare(
@@ -74,10 +78,26 @@ def _product_page_context(
         "filter_action": action,
         "page_obj": page,
         "products": shown,
+        "card_html": cards_html(shown, started_ms=started_ms),
         "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
         "ellipsis": Paginator.ELLIPSIS,
         "searching": searching,
     }
+
+
+def cards_html(products: list[Product], *, started_ms: float) -> dict[int, str]:
+    """The cards of `products` by id, from the fragment cache (kept per card version, so
+    a new price, stock state, rating or name shows at once) or rendered; `started_ms`:
+    when the products were read."""
+    html = fragments_get_or_build(
+        products,
+        kind="card",
+        version=lambda product: card_version(product.pk),
+        build=product_card_render,
+        started_ms=started_ms,
+        timeout=settings.PAGE_CACHE_TIMEOUT,
+    )
+    return {product.pk: piece for product, piece in zip(products, html, strict=True)}
 
 
 @require_safe

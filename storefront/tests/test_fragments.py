@@ -1,0 +1,88 @@
+"""Fragments that are the same for everyone (product cards on lists) are cached by version:
+served from the cache to a logged-in shopper and to page-cache misses, and never stale after
+a change to what they show."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Product, Variant
+from catalog.services import RatingFigures, product_ratings_write, product_summary_refresh
+from catalog.stock import variant_stock_adjust
+from catalog.tests.factories import ProductFactory
+from shop.core.pagecache import reset_local_version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product():
+    return ProductFactory(name="Walnut Desk", variants__price_amount=Decimal("120.00"))
+
+
+def _list(client) -> str:
+    response = client.get(reverse("catalog:product_list"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_card_is_served_from_the_fragment_cache(auth_client, product):
+    assert "Walnut Desk" in _list(auth_client)
+    # Behind the cache's back (no signal, no version bump): the cached card still shows.
+    Product.objects.filter(pk=product.pk).update(name="Oak Desk")
+    reset_local_version()
+    html = _list(auth_client)
+    assert "Walnut Desk" in html
+    assert "Oak Desk" not in html
+
+
+def test_a_card_follows_a_new_price(auth_client, product, django_capture_on_commit_callbacks):
+    assert "USD 120.00" in _list(auth_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        Variant.objects.filter(product=product).update(price_amount=Decimal("99.50"))
+        product_summary_refresh(product_ids=[product.pk])
+    html = _list(auth_client)
+    assert "USD 99.50" in html
+    assert "USD 120.00" not in html
+
+
+def test_a_card_follows_its_stock_crossing_zero(
+    auth_client, product, django_capture_on_commit_callbacks
+):
+    assert "In stock" in _list(auth_client)
+    variant = product.variants.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        variant_stock_adjust(
+            variant_id=variant.pk, delta=-variant.stock, reason="adjustment", by=None
+        )
+    assert "Out of stock" in _list(auth_client)
+
+
+def test_a_card_follows_its_rating(auth_client, product, django_capture_on_commit_callbacks):
+    assert "No ratings yet" in _list(auth_client)
+    figures = RatingFigures(
+        count=3, average=Decimal("4.00"), score=Decimal("3.2500"), histogram={"4": 3}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        product_ratings_write(product_ids=[product.pk], figures={product.pk: figures})
+    assert "(3 ratings)" in _list(auth_client)
+
+
+def test_a_card_follows_a_rename_through_the_signal(
+    auth_client, product, django_capture_on_commit_callbacks
+):
+    assert "Walnut Desk" in _list(auth_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        product.name = "Oak Desk"
+        product.save()
+    assert "Oak Desk" in _list(auth_client)
+
+
+def test_an_anonymous_miss_uses_the_same_cards(client, auth_client, product):
+    """A URL the page cache does not hold (an unknown parameter) still gets cached cards."""
+    assert "Walnut Desk" in _list(auth_client)
+    Product.objects.filter(pk=product.pk).update(name="Oak Desk")
+    reset_local_version()
+    response = client.get(reverse("catalog:product_list"), {"utm_source": "mail"})
+    assert "Walnut Desk" in response.content.decode()
