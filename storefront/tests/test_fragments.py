@@ -86,3 +86,50 @@ def test_an_anonymous_miss_uses_the_same_cards(client, auth_client, product):
     reset_local_version()
     response = client.get(reverse("catalog:product_list"), {"utm_source": "mail"})
     assert "Walnut Desk" in response.content.decode()
+
+
+# --- The products API: each product's representation cached per version -----------------
+
+
+def test_api_list_items_are_cached_per_card_version(
+    auth_client, product, django_capture_on_commit_callbacks
+):
+    url = reverse("api-product-list")
+    assert auth_client.get(url).json()["results"][0]["name"] == "Walnut Desk"
+    Product.objects.filter(pk=product.pk).update(name="Oak Desk")  # no bump: cached
+    reset_local_version()
+    assert auth_client.get(url).json()["results"][0]["name"] == "Walnut Desk"
+    with django_capture_on_commit_callbacks(execute=True):
+        Variant.objects.filter(product=product).update(price_amount=Decimal("99.50"))
+        product_summary_refresh(product_ids=[product.pk])
+    item = auth_client.get(url).json()["results"][0]
+    assert (item["name"], item["price"]) == ("Oak Desk", "99.50")
+
+
+def test_api_detail_is_cached_per_product_version(
+    auth_client, product, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    url = reverse("api-product-detail", kwargs={"pk": product.pk})
+    assert auth_client.get(url).json()["variants"][0]["in_stock"] is True
+    reset_local_version()
+    with django_assert_num_queries(1):  # the user (session from Redis): the product is cached
+        assert auth_client.get(url).json()["name"] == "Walnut Desk"
+    variant = product.variants.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        variant_stock_adjust(
+            variant_id=variant.pk, delta=-variant.stock, reason="adjustment", by=None
+        )
+    answer = auth_client.get(url).json()
+    assert (answer["in_stock"], answer["variants"][0]["stock_available"]) == (False, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        product.is_active = False
+        product.save()
+    assert auth_client.get(url).status_code == 404
+
+
+def test_api_detail_of_no_product_leaves_no_version_behind(client):
+    from django.core.cache import cache
+
+    url = reverse("api-product-detail", kwargs={"pk": 987654321})
+    assert client.get(url).status_code == 404
+    assert cache.get("pagecache:v:product:987654321") is None
