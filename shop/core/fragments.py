@@ -20,17 +20,28 @@ then (within the clock skew) is served but not stored.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.utils import translation
 
 from shop.core.pagecache import (
+    _CANDIDATE_MARK,
     _CLOCK_SKEW_MS,
+    _DECLINED_MARK,
+    _DEPENDS_MARK,
+    ANY,
     CATALOG,
+    CSRF_PLACEHOLDER,
     _token_time_ms,
+    is_page_cache_candidate,
+    page_depends_on,
     versions_current,
     versions_ensure,
 )
@@ -95,3 +106,84 @@ def fragments_get_or_build(
     if new:
         cache.set_many(new, timeout)
     return pieces
+
+
+# --- A page's content, the same for everyone, around a per-request frame ----------------
+
+_CONTENT_KEY = "content:{}"
+# (html, meta, the versions it was rendered from)
+_ContentEntry = tuple[str, dict[str, Any], tuple[tuple[str, int], ...]]
+
+
+def _content_key(request: HttpRequest, key: str) -> str:
+    language = translation.get_language()
+    raw = f"{key}|{language}|{request.get_host()}|{request.scheme}"
+    return _CONTENT_KEY.format(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
+
+
+def _content_valid(entry: object) -> bool:
+    if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], tuple)):
+        return False
+    built_from = dict(entry[2])
+    return bool(built_from) and versions_current(list(built_from)) == built_from
+
+
+def content_get_or_build(
+    request: HttpRequest,
+    *,
+    key: str,
+    build: Callable[[], tuple[str, dict[str, Any]]],
+    timeout: int,
+) -> tuple[str, dict[str, Any]]:
+    """A page's content (HTML and a little data the frame around it needs) for `key` (a
+    canonical URL: what the content is a function of), from the cache while every version
+    it was built from is current, else `build()`. `build` declares its versions on
+    `request` as the view always has (`page_depends_on`, `page_shows_cards`, ...), and may
+    decline (`page_cache_decline`): those rules decide when the content is stale exactly as
+    they do for the anonymous page cache, and a hit declares the same versions again, so a
+    page the page cache stores around cached content depends on what that content shows.
+
+    Unlike the page cache, it serves logged-in users too: `build` must leave everything
+    personal out of the HTML (a placeholder the view fills per request)."""
+    cache_key = _content_key(request, key)
+    entry = cache.get(cache_key)
+    if _content_valid(entry):
+        html, meta, built_from = entry  # type: ignore[misc]
+        declared = {name for name, _ in built_from} - {CATALOG}
+        if ANY not in declared:
+            page_depends_on(request, *declared)
+        return html, meta
+    started_ms = now_ms()
+    html, meta = build()
+    if getattr(request, _DECLINED_MARK, False):
+        return html, meta
+    declared_now: set[str] | None = getattr(request, _DEPENDS_MARK, None)
+    names = {CATALOG, *(declared_now if declared_now is not None else (ANY,))}
+    tokens = versions_ensure(names)
+    if len(tokens) != len(names):
+        return html, meta  # Redis is away
+    if max(_token_time_ms(token) for token in tokens.values()) >= started_ms - _CLOCK_SKEW_MS:
+        return html, meta  # changed while it was built: it may hold the data from before
+    stored: _ContentEntry = (html, meta, tuple(sorted(tokens.items())))
+    cache.set(cache_key, stored, timeout)
+    return html, meta
+
+
+@contextmanager
+def rendering_shared(request: HttpRequest) -> Iterator[None]:
+    """Render for everyone inside: `{% csrf_input %}` and `{% csp_nonce %}` write the page
+    cache's placeholders (filled per request by `placeholders_fill` or the page cache)."""
+    was = getattr(request, _CANDIDATE_MARK, False)
+    setattr(request, _CANDIDATE_MARK, True)
+    try:
+        yield
+    finally:
+        setattr(request, _CANDIDATE_MARK, was)
+
+
+def placeholders_fill(request: HttpRequest, html: str) -> str:
+    """This visitor's CSRF token in place of the placeholder, unless the page is one the
+    anonymous page cache may store (it fills the placeholder itself, per visitor)."""
+    if is_page_cache_candidate(request) or CSRF_PLACEHOLDER not in html:
+        return html
+    return html.replace(CSRF_PLACEHOLDER, get_token(request))

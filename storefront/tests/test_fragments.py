@@ -1,7 +1,9 @@
-"""Fragments that are the same for everyone (product cards on lists) are cached by version:
-served from the cache to a logged-in shopper and to page-cache misses, and never stale after
-a change to what they show."""
+"""What is the same for everyone (product cards, API items, a page's content) is cached by
+version: served from the cache to a logged-in shopper and to page-cache misses, and never
+stale after a change to what it shows. `auth_client` (a JWT) bypasses the page cache and is
+anonymous to the HTML views: a page-cache miss."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -133,3 +135,68 @@ def test_api_detail_of_no_product_leaves_no_version_behind(client):
     url = reverse("api-product-detail", kwargs={"pk": 987654321})
     assert client.get(url).status_code == 404
     assert cache.get("pagecache:v:product:987654321") is None
+
+
+# --- Page content the same for everyone, framed per request ------------------------------
+
+
+def test_logged_in_product_page_content_is_cached_and_follows_changes(
+    client, product, django_capture_on_commit_callbacks
+):
+    from accounts.tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    url = product.get_absolute_url()
+    assert "Walnut Desk" in client.get(url).content.decode()
+    Product.objects.filter(pk=product.pk).update(description="Behind the cache's back")
+    reset_local_version()
+    assert "Behind the cache" not in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Variant.objects.filter(product=product).update(price_amount=Decimal("99.50"))
+        product_summary_refresh(product_ids=[product.pk])
+    html = client.get(url).content.decode()
+    assert "USD 99.50" in html and "USD 120.00" not in html
+    with django_capture_on_commit_callbacks(execute=True):
+        product.is_active = False
+        product.save()
+    assert client.get(url).status_code == 404
+
+
+def test_cached_product_content_gets_each_visitors_own_form_and_token(client, product):
+    from django.test import Client
+
+    from accounts.tests.factories import UserFactory
+    from reviews.tests.factories import buy
+    from shop.core.pagecache import CSRF_PLACEHOLDER
+
+    buyer, other = UserFactory(), UserFactory()
+    buy(user=buyer, product=product)
+    url = product.get_absolute_url()
+    pages = {}
+    for name, user in (("other", other), ("buyer", buyer)):
+        visitor = Client()
+        visitor.force_login(user)
+        response = visitor.get(url)
+        html = response.content.decode()
+        assert CSRF_PLACEHOLDER not in html
+        tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+        assert tokens and all(len(token) == 64 for token in tokens)
+        pages[name] = html
+    assert "Only buyers can review" in pages["other"] and 'name="rating"' not in pages["other"]
+    assert "Write a review" in pages["buyer"] and 'name="rating"' in pages["buyer"]
+    anonymous = Client().get(url).content.decode()
+    assert "Log in to review" in anonymous and CSRF_PLACEHOLDER not in anonymous
+
+
+def test_logged_in_list_content_is_cached_and_follows_a_new_card(
+    client, user, product, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    client.force_login(user)
+    _list(client)
+    with django_assert_num_queries(2):  # the user and the cart count: the list is cached
+        assert "Walnut Desk" in _list(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        product.name = "Oak Desk"
+        product.save()
+    html = _list(client)
+    assert "Oak Desk" in html and "Walnut Desk" not in html
