@@ -186,26 +186,26 @@ def shipment_list_for_order_page(*, order: Order) -> list[Shipment]:
     order page stays within its query budget whatever the order holds."""
     events = ShipmentEvent.objects.filter(shipment=OuterRef("pk")).order_by("occurred_at", "id")
     lines = ShipmentLine.objects.filter(shipment=OuterRef("pk")).order_by("id")
-    shipments = list(
+    shipments: list[Shipment] = list(
         Shipment.objects.filter(order=order)
         .select_related("carrier")
         .annotate(events_json=_children_json(events), lines_json=_children_json(lines))
         .order_by("created_at", "id")
     )
     for shipment in shipments:
-        _children_set(shipment, "events", ShipmentEvent, shipment.events_json)  # type: ignore[attr-defined]
-        _children_set(shipment, "lines", ShipmentLine, shipment.lines_json)  # type: ignore[attr-defined]
+        _children_set(shipment, "events", ShipmentEvent, getattr(shipment, "events_json", None))
+        _children_set(shipment, "lines", ShipmentLine, getattr(shipment, "lines_json", None))
     return shipments
 
 
 def return_list_for_order_page(*, order: Order) -> list[Return]:
     """return_list_for_order in one query (its lines folded in as JSON)."""
     lines = ReturnLine.objects.filter(return_request=OuterRef("pk")).order_by("id")
-    returns = list(
+    returns: list[Return] = list(
         Return.objects.filter(order=order)
         .annotate(lines_json=_children_json(lines))
         .order_by("-created_at", "-id")
     )
     for found in returns:
-        _children_set(found, "lines", ReturnLine, found.lines_json)  # type: ignore[attr-defined]
+        _children_set(found, "lines", ReturnLine, getattr(found, "lines_json", None))
     return returns

@@ -1,5 +1,7 @@
 """Catalog API: anonymous reads of categories and products (API.md "Catalog")."""
 
+from functools import partial
+
 from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +24,7 @@ from catalog.versions import (
     product_version,
 )
 from shop.core.api import AnonymousCacheMixin
-from shop.core.fragments import fragments_get_or_build, now_ms
+from shop.core.fragments import VersionedCountPaginator, fragments_get_or_build, now_ms
 from shop.core.pagecache import page_depends_on, versions_current
 
 # A product's API representation is kept this long at most (it holds absolute URLs, so it
@@ -98,6 +100,11 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
         return selectors.product_list()
 
     def paginate_queryset(self, queryset):
+        # The count of a filter is cached while the lists it depends on are unchanged.
+        self.paginator.django_paginator_class = partial(  # type: ignore[union-attr]
+            VersionedCountPaginator,
+            versions=product_list_versions(self.request.query_params),
+        )
         page = super().paginate_queryset(queryset)
         page_shows_cards(
             self.request, page or [], lists=product_list_versions(self.request.query_params)

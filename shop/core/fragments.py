@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils import translation
+from django.utils.functional import cached_property
 
 from shop.core.pagecache import (
     _CANDIDATE_MARK,
@@ -148,7 +152,7 @@ def content_get_or_build(
     cache_key = _content_key(request, key)
     entry = cache.get(cache_key)
     if _content_valid(entry):
-        html, meta, built_from = entry  # type: ignore[misc]
+        html, meta, built_from = entry
         declared = {name for name, _ in built_from} - {CATALOG}
         if ANY not in declared:
             page_depends_on(request, *declared)
@@ -187,3 +191,66 @@ def placeholders_fill(request: HttpRequest, html: str) -> str:
     if is_page_cache_candidate(request) or CSRF_PLACEHOLDER not in html:
         return html
     return html.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+# --- One value under several versions: a list's count ------------------------------------
+
+_MISSING = object()
+
+
+def value_get_or_build(
+    key: str,
+    *,
+    versions: Collection[str],
+    build: Callable[[], _V],
+    started_ms: float,
+    timeout: int,
+) -> _V:
+    """The value of `key` while `versions` (and `catalog`) are unchanged, else `build()`
+    (stored unless one of them changed after `started_ms`)."""
+    names = set(versions) | {CATALOG}
+    tokens = versions_current(names)
+    if len(tokens) != len(names):
+        tokens = versions_ensure(names)
+    if len(tokens) != len(names):
+        return build()  # Redis is away
+    raw = f"{key}|{sorted(tokens.items())}"
+    cache_key = f"value:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+    found = cache.get(cache_key, _MISSING)
+    if found is not _MISSING:
+        return found
+    value = build()
+    if max(_token_time_ms(token) for token in tokens.values()) < started_ms - _CLOCK_SKEW_MS:
+        cache.set(cache_key, value, timeout)
+    return value
+
+
+class VersionedCountPaginator(Paginator):
+    """A Paginator whose COUNT is cached while `versions` (what decides which rows the
+    list holds, e.g. catalog.versions.product_list_versions) are unchanged: the count of a
+    filter scans every matching row, on every page, each time (the page itself reads one
+    page through an index)."""
+
+    def __init__(
+        self, object_list: Any, per_page: int, *, versions: Collection[str], **kwargs: Any
+    ) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_versions = list(versions)
+        self.started_ms = now_ms()
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is None:
+            return super().count
+        try:
+            sql, params = query.sql_with_params()
+        except EmptyResultSet:
+            return 0  # a filter no row can match (an empty list of ids)
+        return value_get_or_build(
+            f"count:{sql}:{params!r}",
+            versions=self.count_versions,
+            build=lambda: Paginator.count.func(self),  # type: ignore[attr-defined]
+            started_ms=self.started_ms,
+            timeout=settings.PAGE_CACHE_TIMEOUT,
+        )

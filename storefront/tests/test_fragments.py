@@ -200,3 +200,42 @@ def test_logged_in_list_content_is_cached_and_follows_a_new_card(
         product.save()
     html = _list(client)
     assert "Oak Desk" in html and "Walnut Desk" not in html
+
+
+# --- A list's count, cached per filter while the lists it depends on are unchanged ------
+
+
+def _count(client, **query) -> int:
+    html = client.get(reverse("catalog:product_list"), {"utm_source": "x", **query})
+    found = re.search(r'results-bar__count">(\d+) product', html.content.decode())
+    assert found
+    return int(found.group(1))
+
+
+def test_list_count_is_cached_and_follows_added_products_and_stock(
+    auth_client, product, django_capture_on_commit_callbacks
+):
+    ProductFactory()
+    assert _count(auth_client) == 2
+    Product.objects.filter(pk=product.pk).update(is_active=False)  # no bump: cached
+    reset_local_version()
+    assert _count(auth_client) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        ProductFactory()  # a product saved bumps `lists`
+    assert _count(auth_client) == 2  # 3 products, 1 inactive
+    assert _count(auth_client, in_stock="on") == 2
+    variant = Product.objects.exclude(pk=product.pk).first().variants.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        variant_stock_adjust(
+            variant_id=variant.pk, delta=-variant.stock, reason="adjustment", by=None
+        )
+    assert _count(auth_client, in_stock="on") == 1
+    assert _count(auth_client) == 2
+
+
+def test_api_count_follows_added_products(auth_client, product, django_capture_on_commit_callbacks):
+    url = reverse("api-product-list")
+    assert auth_client.get(url).json()["count"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        ProductFactory()
+    assert auth_client.get(url).json()["count"] == 2

@@ -48,6 +48,7 @@ from reviews.selectors import (
 )
 from shop.core import pagecache
 from shop.core.fragments import (
+    VersionedCountPaginator,
     content_get_or_build,
     fragments_get_or_build,
     now_ms,
@@ -122,7 +123,10 @@ def _product_page_context(
     )
     products = product_filter.qs  # validates the form; invalid fields are left out
     form_describe_errors(form)
-    page = Paginator(products, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    paginator = VersionedCountPaginator(
+        products, PAGE_SIZE, versions=product_list_versions(request.GET)
+    )
+    page = paginator.get_page(page_number(request.GET.get("page")))
     if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
         pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
     shown = list(page.object_list)
@@ -262,12 +266,12 @@ def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.user.is_authenticated:
         _remember_viewed(request, about["pk"])
-    product = SimpleNamespace(**about, get_absolute_url=about["url"])
+    product_about = SimpleNamespace(**about, get_absolute_url=about["url"])
     permission = review_permission_for(user=request.user, product_id=about["pk"])
     write = render_to_string(
         "reviews/includes/review_write.html",
         {
-            "product": product,
+            "product": product_about,
             "review_form": ReviewForm() if permission.can_review else None,
             "review_permission": permission,
         },
@@ -277,7 +281,7 @@ def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "catalog/product_detail.html",
-        {"product": product, "cached_content": mark_safe(html)},
+        {"product": product_about, "cached_content": mark_safe(html)},
     )
 
 
