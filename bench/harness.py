@@ -371,6 +371,20 @@ def ceiling_server(
     )
 
 
+def one_query_server(
+    env: dict[str, str], config: ServerConfig
+) -> contextlib.AbstractContextManager[str]:
+    """The second reference: bench/one_query_app.py's page (one SQL query against the
+    bench database of `env`, a small template) under gunicorn with the same `config`."""
+    return gunicorn(
+        "one_query_app:application",
+        env=env,
+        config=config,
+        pythonpath=BENCH_DIR,
+        name="one-query Django page",
+    )
+
+
 def _wait_until_up(process: subprocess.Popen, url: str, *, name: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -387,8 +401,11 @@ def _wait_until_up(process: subprocess.Popen, url: str, *, name: str, timeout: f
     raise BenchError(f"gunicorn serving {name} did not answer {url} within {timeout:.0f} s")
 
 
-def http_get(url: str) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": "bazaar-bench"})
+def http_get(url: str, *, cookie: str = "") -> tuple[int, dict[str, str], bytes]:
+    headers = {"User-Agent": "bazaar-bench"}
+    if cookie:
+        headers["Cookie"] = cookie
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(response.headers), response.read()
@@ -502,14 +519,23 @@ def ensure_wrk() -> str:
     )
 
 
-def wrk_run(base_url: str, paths: Sequence[str], config: LoadConfig, *, seconds: int) -> LoadResult:
-    """Load `paths` (in turn, over every connection) for `seconds`; wrk's own numbers."""
+def wrk_run(
+    base_url: str,
+    paths: Sequence[str],
+    config: LoadConfig,
+    *,
+    seconds: int,
+    cookie: str = "",
+    bust: bool = False,
+) -> LoadResult:
+    """Load `paths` (in turn, over every connection) for `seconds`; wrk's own numbers.
+    `cookie`: sent with every request (a logged-in session); `bust`: every URL made one no
+    cache holds (`cold=<n>` appended), so anonymous requests miss the page cache."""
     with tempfile.NamedTemporaryFile("w", prefix="bench-wrk-", suffix=".txt") as paths_file:
         paths_file.write("\n".join(paths) + "\n")
         paths_file.flush()
-        load, _ = wrk_script_run(
-            WRK_SCRIPT, base_url + paths[0], [paths_file.name], config, seconds=seconds
-        )
+        args = [paths_file.name, cookie, "bust" if bust else ""]
+        load, _ = wrk_script_run(WRK_SCRIPT, base_url + paths[0], args, config, seconds=seconds)
         return load
 
 
@@ -560,10 +586,17 @@ def wrk_script_run(
     return load, data
 
 
-def wrk_measure(base_url: str, paths: Sequence[str], config: LoadConfig) -> LoadResult:
+def wrk_measure(
+    base_url: str,
+    paths: Sequence[str],
+    config: LoadConfig,
+    *,
+    cookie: str = "",
+    bust: bool = False,
+) -> LoadResult:
     if config.warmup:
-        wrk_run(base_url, paths, config, seconds=config.warmup)
-    return wrk_run(base_url, paths, config, seconds=config.duration)
+        wrk_run(base_url, paths, config, seconds=config.warmup, cookie=cookie, bust=bust)
+    return wrk_run(base_url, paths, config, seconds=config.duration, cookie=cookie, bust=bust)
 
 
 # --- Results -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Count the SQL queries one anonymous request runs with every cache cold.
+"""Count the SQL queries one request runs with every cache cold (anonymous, and with a
+logged-in shopper's session cookie when one is given).
 
 Run by the harness in a subprocess with the bench environment (DEBUG off, the bench
 database and Redis database), so the count is the production one:
@@ -25,6 +26,8 @@ import django  # noqa: E402
 
 def main() -> int:
     targets: dict[str, str] = json.loads(sys.argv[1])
+    # A logged-in shopper's cookie ("sessionid=..."): each target is counted with it too.
+    cookie = sys.argv[2] if len(sys.argv) > 2 else ""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
     django.setup()
 
@@ -40,11 +43,17 @@ def main() -> int:
     redis_caches = [c for c in settings.CACHES.values() if "LOCATION" in c and c.get("KEY_PREFIX")]
     client = Client(HTTP_HOST="127.0.0.1")
     report = {}
-    for name, path in targets.items():
+    runs = [(name, path, "") for name, path in targets.items()]
+    if cookie:
+        runs += [(f"{name}:user", path, cookie) for name, path in targets.items()]
+    for name, path, with_cookie in runs:
         for cache in redis_caches:
             redis_clear_prefix(cache["LOCATION"], cache["KEY_PREFIX"])
         reset_local_version()
         client.cookies.clear()
+        if with_cookie:
+            cookie_name, _, value = with_cookie.partition("=")
+            client.cookies[cookie_name] = value
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
         report[name] = {

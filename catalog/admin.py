@@ -283,6 +283,10 @@ class VariantInline(ScopedInlineMixin, admin.TabularInline):
     ]
     readonly_fields = ["currency", "reserved", "stock_available", "adjust_stock"]
 
+    def get_queryset(self, request):
+        # Each row's form reads its variant's product: joined, not one query per variant.
+        return super().get_queryset(request).select_related("product")
+
     def get_formset(self, request, obj=None, **kwargs):
         # InlineModelAdmin passes min_num to the formset but not validate_min.
         kwargs.setdefault("validate_min", True)
@@ -372,8 +376,13 @@ class ProductAdmin(ScopedAdminMixin, admin.ModelAdmin):
         css = {"all": ["catalog/admin.css"]}
 
     def get_queryset(self, request):
-        # The thumbnail column reads the prefetched images: one query for the page.
-        return super().get_queryset(request).prefetch_related("images")
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.url_name == "catalog_product_changelist":
+            # The thumbnail column reads the prefetched images: one query for the page.
+            return queryset.prefetch_related("images")
+        # The change page: its image inline reads the images itself; the merchant is shown.
+        return queryset.select_related("merchant")
 
     def get_search_results(self, request, queryset, search_term):
         # As search_fields says, but the SKU through a subquery: Django's join on variants

@@ -1,11 +1,14 @@
 """Catalog API: anonymous reads of categories and products (API.md "Catalog")."""
 
+from functools import partial
+
 from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from catalog import selectors
 from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter
@@ -14,9 +17,19 @@ from catalog.api.serializers import (
     ProductDetailSerializer,
     ProductListSerializer,
 )
-from catalog.versions import page_shows_cards, page_shows_product, product_list_versions
+from catalog.versions import (
+    card_version,
+    page_shows_cards,
+    product_list_versions,
+    product_version,
+)
 from shop.core.api import AnonymousCacheMixin
-from shop.core.pagecache import page_depends_on
+from shop.core.fragments import VersionedCountPaginator, fragments_get_or_build, now_ms
+from shop.core.pagecache import page_depends_on, versions_current
+
+# A product's API representation is kept this long at most (it holds absolute URLs, so it
+# is kept per host and scheme too).
+PRODUCT_LIST_ITEM_TIMEOUT = settings.PAGE_CACHE_TIMEOUT
 
 
 @extend_schema(
@@ -87,11 +100,33 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
         return selectors.product_list()
 
     def paginate_queryset(self, queryset):
+        # The count of a filter is cached while the lists it depends on are unchanged.
+        self.paginator.django_paginator_class = partial(  # type: ignore[union-attr]
+            VersionedCountPaginator,
+            versions=product_list_versions(self.request.query_params),
+        )
         page = super().paginate_queryset(queryset)
         page_shows_cards(
             self.request, page or [], lists=product_list_versions(self.request.query_params)
         )
         return page
+
+    def list(self, request, *args, **kwargs):
+        # Each product's representation is what its card shows: cached per card version,
+        # so a logged-in client or a filter combination nobody asked for before serializes
+        # only the products whose card changed.
+        started_ms = now_ms()
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        items = fragments_get_or_build(
+            page or [],
+            kind="api-product-list",
+            version=lambda product: card_version(product.pk),
+            build=lambda product: dict(self.get_serializer(product).data),
+            started_ms=started_ms,
+            timeout=PRODUCT_LIST_ITEM_TIMEOUT,
+            extra=f"{request.scheme}://{request.get_host()}",
+        )
+        return self.get_paginated_response(items)
 
 
 @extend_schema(summary="Get a product", description="An active product with its variants.")
@@ -102,6 +137,25 @@ class ProductDetailApi(AnonymousCacheMixin, RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        product = selectors.product_get_for_api(pk=self.kwargs["pk"])
-        page_shows_product(self.request, product)
-        return product
+        return selectors.product_get_for_api(pk=self.kwargs["pk"])
+
+    def retrieve(self, request, *args, **kwargs):
+        # Cached per product version (deactivation, price, variants, stock crossing zero
+        # bump it) for STOCK_CACHE_TIMEOUT at most, as the page cache keeps it: exact stock
+        # counts change without a bump. A hit runs no query.
+        pk = int(self.kwargs["pk"])
+        started_ms = now_ms()
+        # An id whose version Redis does not hold is looked up first: a 404 must not leave
+        # a version behind for every id a client tries.
+        product = None if versions_current([product_version(pk)]) else self.get_object()
+        page_depends_on(request, product_version(pk))
+        [data] = fragments_get_or_build(
+            [pk],
+            kind="api-product",
+            version=product_version,
+            build=lambda _: dict(self.get_serializer(product or self.get_object()).data),
+            started_ms=started_ms,
+            timeout=settings.STOCK_CACHE_TIMEOUT,
+            extra=f"{request.scheme}://{request.get_host()}",
+        )
+        return Response(data)

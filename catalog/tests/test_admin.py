@@ -19,6 +19,7 @@ from catalog.tasks import product_image_thumbnail_task
 from catalog.tests.factories import (
     CategoryFactory,
     MerchantFactory,
+    ProductAttributeFactory,
     ProductFactory,
     VariantFactory,
 )
@@ -367,6 +368,21 @@ def test_changelist_queries_do_not_grow_with_rows(superuser_client, page):
 
     assert len(response.context["cl"].result_list) == 9
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_product_change_page_stays_within_8_queries(superuser_client, rows):
+    product = ProductFactory(variants=rows)
+    for position in range(rows):
+        ProductAttributeFactory(product=product, position=position)
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    superuser_client.get(url)  # warm sessions and content types
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(url)
+
+    assert response.status_code == 200
+    assert response.content.decode().count('name="variants-') >= rows
+    assert len(queries) <= 8, "\n".join(q["sql"][:120] for q in queries)
 
 
 def test_category_changelist_shows_the_tree_path(superuser_client):

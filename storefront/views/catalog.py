@@ -5,14 +5,21 @@ anonymous page cache when it can be; personal bits (the CSRF token) stay outside
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.context import make_context
+from django.template.loader import get_template, render_to_string
+from django.template.loader_tags import BlockNode
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
@@ -22,6 +29,7 @@ from catalog.models import Product
 from catalog.selectors import CategoryNode, CategoryTree
 from catalog.versions import (
     LISTS,
+    card_version,
     page_shows_cards,
     page_shows_product,
     product_list_versions,
@@ -39,13 +47,63 @@ from reviews.selectors import (
     review_permission_for,
 )
 from shop.core import pagecache
+from shop.core.fragments import (
+    VersionedCountPaginator,
+    content_get_or_build,
+    fragments_get_or_build,
+    now_ms,
+    placeholders_fill,
+    rendering_shared,
+)
 from shop.core.pagecache import anonymous_cache
 from shop.core.paging import page_number
+from storefront.templatetags.storefront import product_card_render
 
 PAGE_SIZE = 24
 NEW_ARRIVALS = 8
 # A category page's sidebar has no category field: `?category=` there is not its URL.
 CATEGORY_QUERY = {name: p for name, p in PRODUCT_LIST_QUERY.items() if name != "category"}
+PRODUCT_QUERY = {"reviews_page": pagecache.whole_number()}
+# Where the product page's cached content takes each visitor's own review form or hint.
+REVIEW_WRITE_PLACEHOLDER = "<!--bazaar:review-write-->"
+
+
+def block_render(request: HttpRequest, template_name: str, block: str, context: dict) -> str:
+    """One block of a template (its page's content, without the frame around it)."""
+    template = get_template(template_name).template  # type: ignore[attr-defined]
+    node = next(n for n in template.nodelist.get_nodes_by_type(BlockNode) if n.name == block)
+    bound = make_context(context, request)
+    with bound.render_context.push_state(template), bound.bind_template(template):
+        return node.render(bound)
+
+
+def _canonical_key(request: HttpRequest) -> str:
+    return f"{request.path}?{urlencode(sorted(request.GET.items()))}"
+
+
+def _content_render(
+    request: HttpRequest,
+    template_name: str,
+    *,
+    query: dict[str, pagecache.Param],
+    context: Callable[[], dict[str, Any]],
+    frame: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A page whose content is the same for everyone at its (canonical) URL: the content
+    from the content cache (shop.core.fragments), the frame (header with the user's menu
+    and cart, messages) rendered per request. Other URLs are rendered whole."""
+    if not pagecache.query_canonical(request, query)[0]:
+        return render(request, template_name, {**context(), **(frame or {})})
+
+    def build() -> tuple[str, dict[str, Any]]:
+        with rendering_shared(request):
+            return block_render(request, template_name, "content", context()), {}
+
+    html, _ = content_get_or_build(
+        request, key=_canonical_key(request), build=build, timeout=settings.PAGE_CACHE_TIMEOUT
+    )
+    cached = mark_safe(placeholders_fill(request, html))
+    return render(request, template_name, {**(frame or {}), "cached_content": cached})
 
 
 def _product_page_context(
@@ -57,6 +115,7 @@ def _product_page_context(
     with_category: bool = True,
 ) -> dict[str, Any]:
     """Filter, order and paginate `queryset` from the query string, for the list templates."""
+    started_ms = now_ms()
     searching = bool(request.GET.get("q", "").strip())
     product_filter = ProductFilter(request.GET, queryset=queryset)
     form = product_filter_form_prepare(
@@ -64,7 +123,10 @@ def _product_page_context(
     )
     products = product_filter.qs  # validates the form; invalid fields are left out
     form_describe_errors(form)
-    page = Paginator(products, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
+    paginator = VersionedCountPaginator(
+        products, PAGE_SIZE, versions=product_list_versions(request.GET)
+    )
+    page = paginator.get_page(page_number(request.GET.get("page")))
     if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
         pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
     shown = list(page.object_list)
@@ -74,10 +136,26 @@ def _product_page_context(
         "filter_action": action,
         "page_obj": page,
         "products": shown,
+        "card_html": cards_html(shown, started_ms=started_ms),
         "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2)),
         "ellipsis": Paginator.ELLIPSIS,
         "searching": searching,
     }
+
+
+def cards_html(products: list[Product], *, started_ms: float) -> dict[int, str]:
+    """The cards of `products` by id, from the fragment cache (kept per card version, so
+    a new price, stock state, rating or name shows at once) or rendered; `started_ms`:
+    when the products were read."""
+    html = fragments_get_or_build(
+        products,
+        kind="card",
+        version=lambda product: card_version(product.pk),
+        build=product_card_render,
+        started_ms=started_ms,
+        timeout=settings.PAGE_CACHE_TIMEOUT,
+    )
+    return {product.pk: piece for product, piece in zip(products, html, strict=True)}
 
 
 @require_safe
@@ -98,35 +176,49 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @require_safe
 @anonymous_cache(query=PRODUCT_LIST_QUERY)
 def product_list_view(request: HttpRequest) -> HttpResponse:
-    context = _product_page_context(
-        request,
-        queryset=selectors.product_list(),
-        tree=selectors.category_tree(),
-        action=reverse("catalog:product_list"),
+    def context() -> dict[str, Any]:
+        return _product_page_context(
+            request,
+            queryset=selectors.product_list(),
+            tree=selectors.category_tree(),
+            action=reverse("catalog:product_list"),
+        )
+
+    return _content_render(
+        request, "catalog/product_list.html", query=PRODUCT_LIST_QUERY, context=context
     )
-    return render(request, "catalog/product_list.html", context)
 
 
 @require_safe
 @anonymous_cache(query=CATEGORY_QUERY)
 def category_view(request: HttpRequest, slug: str) -> HttpResponse:
     tree, category = selectors.category_get_for_page(slug=slug)
-    queryset = selectors.product_list().filter(category_id__in=tree.descendant_ids(category))
-    context = _product_page_context(
+
+    def context() -> dict[str, Any]:
+        queryset = selectors.product_list().filter(category_id__in=tree.descendant_ids(category))
+        context = _product_page_context(
+            request,
+            queryset=queryset,
+            tree=tree,
+            action=category.get_absolute_url(),
+            with_category=False,
+        )
+        context.update(
+            {
+                "category": category,
+                "breadcrumbs": tree.ancestors(category)[:-1],
+                "subcategories": category.children,
+            }
+        )
+        return context
+
+    return _content_render(
         request,
-        queryset=queryset,
-        tree=tree,
-        action=category.get_absolute_url(),
-        with_category=False,
+        "catalog/category.html",
+        query=CATEGORY_QUERY,
+        context=context,
+        frame={"category": category},
     )
-    context.update(
-        {
-            "category": category,
-            "breadcrumbs": tree.ancestors(category)[:-1],
-            "subcategories": category.children,
-        }
-    )
-    return render(request, "catalog/category.html", context)
 
 
 @require_safe
@@ -145,12 +237,52 @@ def search_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_cache(query={"reviews_page": pagecache.whole_number()})
+@anonymous_cache(query=PRODUCT_QUERY)
 def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
-    product = selectors.product_get_for_page(slug=slug)
+    if not pagecache.query_canonical(request, PRODUCT_QUERY)[0]:
+        product = selectors.product_get_for_page(slug=slug)
+        if request.user.is_authenticated:
+            _remember_viewed(request, product.pk)
+        return product_detail_render(request, product)
+
+    def build() -> tuple[str, dict[str, Any]]:
+        product = selectors.product_get_for_page(slug=slug)
+        context = _product_detail_context(request, product)
+        context["review_write_placeholder"] = mark_safe(REVIEW_WRITE_PLACEHOLDER)
+        with rendering_shared(request):
+            html = block_render(request, "catalog/product_detail.html", "content", context)
+        about = {
+            "pk": product.pk,
+            "name": product.name,
+            "slug": product.slug,
+            "description": product.description,
+            "url": product.get_absolute_url(),
+        }
+        return html, about
+
+    # Everything but the review form (who may review) is the same for everyone.
+    html, about = content_get_or_build(
+        request, key=_canonical_key(request), build=build, timeout=settings.PAGE_CACHE_TIMEOUT
+    )
     if request.user.is_authenticated:
-        _remember_viewed(request, product.pk)
-    return product_detail_render(request, product)
+        _remember_viewed(request, about["pk"])
+    product_about = SimpleNamespace(**about, get_absolute_url=about["url"])
+    permission = review_permission_for(user=request.user, product_id=about["pk"])
+    write = render_to_string(
+        "reviews/includes/review_write.html",
+        {
+            "product": product_about,
+            "review_form": ReviewForm() if permission.can_review else None,
+            "review_permission": permission,
+        },
+        request=request,
+    )
+    html = placeholders_fill(request, html.replace(REVIEW_WRITE_PLACEHOLDER, write, 1))
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {"product": product_about, "cached_content": mark_safe(html)},
+    )
 
 
 def _remember_viewed(request: HttpRequest, product_id: int) -> None:
@@ -165,17 +297,24 @@ def _remember_viewed(request: HttpRequest, product_id: int) -> None:
 def product_detail_render(
     request: HttpRequest, product: Product, *, review_form: ReviewForm | None = None
 ) -> HttpResponse:
-    """The product page; the reviews view renders it too, with its invalid form.
+    """The product page, whole; the reviews view renders it too, with its invalid form.
 
     Anonymous visitors all get the same page (it is cached for them): the review form and
     anything else personal is only rendered for a logged-in user."""
+    context = _product_detail_context(request, product)
+    permission = review_permission_for(user=request.user, product_id=product.pk)
+    if review_form is None and permission.can_review:
+        review_form = ReviewForm()
+    context.update({"review_permission": permission, "review_form": review_form})
+    return render(request, "catalog/product_detail.html", context)
+
+
+def _product_detail_context(request: HttpRequest, product: Product) -> dict[str, Any]:
+    """What the product page shows that is the same for everyone."""
     tree = selectors.category_tree()
     category: CategoryNode | None = tree.by_id.get(product.category_id)
     variants = list(product.variants.all())
     images = list(product.images.all())
-    permission = review_permission_for(user=request.user, product_id=product.pk)
-    if review_form is None and permission.can_review:
-        review_form = ReviewForm()
     requested_reviews_page = request.GET.get("reviews_page")
     review_page = review_page_for_product(product_id=product.pk, page=requested_reviews_page)
     if requested_reviews_page not in (None, str(review_page.number)):
@@ -183,22 +322,16 @@ def product_detail_render(
     recommendations = product_recommendations(product=product)
     page_shows_product(request, product)
     product_recommendations_depend(request, product=product, shown=recommendations)
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "product": product,
-            "breadcrumbs": tree.ancestors(category) if category else [],
-            "variants": variants,
-            # Preselect what most people would buy: the first variant that can be bought.
-            "selected_variant": next((v for v in variants if v.in_stock), None),
-            "images": images,
-            "attributes": list(product.attributes.all()),
-            "max_quantity": settings.MAX_LINE_QUANTITY,
-            "review_page": review_page,
-            "rating_bars": rating_histogram_rows(product),
-            "review_permission": permission,
-            "review_form": review_form,
-            "recommendations": recommendations,
-        },
-    )
+    return {
+        "product": product,
+        "breadcrumbs": tree.ancestors(category) if category else [],
+        "variants": variants,
+        # Preselect what most people would buy: the first variant that can be bought.
+        "selected_variant": next((v for v in variants if v.in_stock), None),
+        "images": images,
+        "attributes": list(product.attributes.all()),
+        "max_quantity": settings.MAX_LINE_QUANTITY,
+        "review_page": review_page,
+        "rating_bars": rating_histogram_rows(product),
+        "recommendations": recommendations,
+    }

@@ -22,8 +22,8 @@ from fulfilment.selectors import (
     Returnable,
     order_returnable,
     order_returnable_from,
-    return_list_for_order,
-    shipment_list_for_order,
+    return_list_for_order_page,
+    shipment_list_for_order_page,
 )
 from fulfilment.services.returns import return_cancel, return_request
 from orders import selectors
@@ -49,13 +49,13 @@ def _return_form(
 
 
 def order_fulfilment_context(order: Order) -> dict[str, Any]:
-    """What the order page shows of parcels and returns: one query for an order not shipped,
-    three with parcels (with their timelines and lines), five once something is delivered
-    (returns, their lines), however many there are."""
-    shipments = list(shipment_list_for_order(order=order))
+    """What the order page shows of parcels and returns: one query for the parcels (with
+    their timelines and lines), one more for the returns (with their lines) once something
+    is delivered, however many there are."""
+    shipments = shipment_list_for_order_page(order=order)
     if not any(shipment.status == Shipment.Status.DELIVERED for shipment in shipments):
         return {"shipments": shipments, "returns": [], "return_form": None}
-    returns = list(return_list_for_order(order=order))
+    returns = return_list_for_order_page(order=order)
     returnable = order_returnable_from(shipments=shipments, returns=returns)
     return {
         "shipments": shipments,
