@@ -25,6 +25,7 @@ import orders_suite
 import pagecache_suite
 import payments_suite
 import reviews_suite
+import search_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
 SUITES = {
@@ -36,6 +37,7 @@ SUITES = {
         fulfilment_suite,
         reviews_suite,
         pagecache_suite,
+        search_suite,
     )
 }
 PRODUCTS = 10_000
