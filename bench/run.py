@@ -25,6 +25,7 @@ import orders_suite
 import pagecache_suite
 import payments_suite
 import reviews_suite
+import search_suite
 import soak_suite
 from harness import BenchError, LoadConfig, ServerConfig
 
@@ -37,6 +38,7 @@ SUITES = {
         fulfilment_suite,
         reviews_suite,
         pagecache_suite,
+        search_suite,
         soak_suite,
     )
 }

@@ -329,3 +329,34 @@ class ProductAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value}"
+
+
+class SearchWord(models.Model):
+    """A word of the catalog's product names, with the number of active products whose
+    name holds it: what search corrects typed words against, "did you mean" suggests and
+    autocomplete completes (catalog.search). Product saves add their words at once;
+    `search_words_rebuild` recounts the frequencies (and drops vanished words) nightly."""
+
+    word = models.CharField(_("word"), max_length=100, primary_key=True)
+    frequency = models.PositiveIntegerField(_("products"), default=0)
+
+    class Meta:
+        verbose_name = _("search word")
+        verbose_name_plural = _("search words")
+        indexes = [
+            # Typo candidates by trigram similarity (`word % 'hedphones'`).
+            GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="catalog_searchword_trgm"),
+            # Completions of a typed prefix (`word LIKE 'hea%'`), whatever the collation.
+            models.Index(
+                fields=["word"], opclasses=["varchar_pattern_ops"], name="catalog_searchword_prefix"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(word=models.functions.Lower("word")) & ~Q(word=""),
+                name="catalog_searchword_lower_not_blank",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.word

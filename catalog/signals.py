@@ -1,5 +1,5 @@
-"""Cache invalidation only: a catalog write makes stale the cached pages that show it
-(catalog/versions.py says which)."""
+"""Cache invalidation and search reindex only: a catalog write makes stale the cached pages
+that show it (catalog/versions.py says which), and a product's words become searchable."""
 
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +22,13 @@ def _on_product_change(sender: Any, instance: Any, **kwargs: Any) -> None:
     products_changed(
         product_ids=[instance.pk], cards=True, lists=[LISTS], categories=[instance.category_id]
     )
+
+
+def _on_product_saved_words(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # Search reindex: the words of a new or renamed product are known to search at once.
+    from catalog.search import search_words_add
+
+    search_words_add(names=[instance.name])
 
 
 def _on_image_change(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -50,6 +57,7 @@ def connect() -> None:
         uid = f"catalog_changed_{model.__name__}"
         post_save.connect(handler, sender=model, dispatch_uid=f"{uid}_save")
         post_delete.connect(handler, sender=model, dispatch_uid=f"{uid}_delete")
+    post_save.connect(_on_product_saved_words, sender=Product, dispatch_uid="catalog_search_words")
     m2m_changed.connect(
         _on_catalog_change, sender=Merchant.staff.through, dispatch_uid="catalog_staff"
     )

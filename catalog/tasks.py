@@ -19,3 +19,12 @@ def product_thumbnails_sweep_task() -> int:
     from catalog.services import product_thumbnails_sweep
 
     return product_thumbnails_sweep()
+
+
+# Product saves add their words at once; this recounts frequencies and drops the words of
+# products that are gone or inactive. Running twice is harmless: it rebuilds from scratch.
+@shared_task
+def search_words_rebuild_task() -> int:
+    from catalog.search import search_words_rebuild
+
+    return search_words_rebuild()

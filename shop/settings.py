@@ -283,6 +283,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.product_ratings_recompute_all_task",
         "schedule": crontab(hour=3, minute=17),
     },
+    # The words search corrects typos against, recounted (catalog.search).
+    "search-words-rebuild": {
+        "task": "catalog.tasks.search_words_rebuild_task",
+        "schedule": crontab(hour=3, minute=41),
+    },
     "recommendations-compute": {
         "task": "reviews.tasks.recommendations_compute_task",
         "schedule": 60.0 * 60,

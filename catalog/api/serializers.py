@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
+from catalog.search import SUGGEST_MAX_LENGTH
 
 
 def _absolute_url(request, file) -> str | None:
@@ -150,3 +151,19 @@ class ProductDetailSerializer(ProductListSerializer):
             "attributes",
             "variants",
         ]
+
+
+class SuggestQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=SUGGEST_MAX_LENGTH,
+        help_text=_("What the shopper has typed so far; the last word may be unfinished."),
+    )
+
+
+class ProductSuggestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "slug", "name"]

@@ -8,28 +8,56 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from catalog import selectors
+from catalog import search, selectors
 from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter
 from catalog.api.serializers import (
     CategorySerializer,
     ProductDetailSerializer,
     ProductListSerializer,
+    ProductSuggestionSerializer,
+    SuggestQuerySerializer,
 )
 from catalog.versions import (
+    LISTS,
     card_version,
     page_shows_cards,
     product_list_versions,
     product_version,
 )
-from shop.core.api import AnonymousCacheMixin
+from shop.core import pagecache
+from shop.core.api import AnonymousCacheMixin, PageNumberPagination
 from shop.core.fragments import VersionedCountPaginator, fragments_get_or_build, now_ms
 from shop.core.pagecache import page_depends_on, versions_current
 
 # A product's API representation is kept this long at most (it holds absolute URLs, so it
 # is kept per host and scheme too).
 PRODUCT_LIST_ITEM_TIMEOUT = settings.PAGE_CACHE_TIMEOUT
+
+
+class ProductPagination(PageNumberPagination):
+    """The shop's pages, plus `did_you_mean` (set by the view) in the answer."""
+
+    did_you_mean: str | None = None
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["did_you_mean"] = self.did_you_mean
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["did_you_mean"] = {
+            "type": "string",
+            "nullable": True,
+            "description": "For a `q` that found nothing, the same words spelt as the "
+            'catalog spells them ("headphones" for "hedphnoes"); null otherwise.',
+            "example": None,
+        }
+        return paginated
 
 
 @extend_schema(
@@ -94,6 +122,7 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
     serializer_class = ProductListSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductApiFilter
+    pagination_class = ProductPagination
     anonymous_cache_query = PRODUCT_API_QUERY
 
     def get_queryset(self):
@@ -109,6 +138,12 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
         page_shows_cards(
             self.request, page or [], lists=product_list_versions(self.request.query_params)
         )
+        query = self.request.query_params.get("q", "").strip()
+        paginator = self.paginator
+        if query and isinstance(paginator, ProductPagination):
+            shown = paginator.page
+            if shown is not None and not shown.paginator.count:
+                paginator.did_you_mean = search.did_you_mean(query)
         return page
 
     def list(self, request, *args, **kwargs):
@@ -159,3 +194,25 @@ class ProductDetailApi(AnonymousCacheMixin, RetrieveAPIView):
             extra=f"{request.scheme}://{request.get_host()}",
         )
         return Response(data)
+
+
+@extend_schema(
+    summary="Suggest products",
+    description=(
+        "Up to 10 products for what a shopper has typed so far, best rated first: the last "
+        "word may be unfinished (`headph`), and typos are forgiven as in `q` of the product "
+        "list. An empty `q` gives an empty list."
+    ),
+    parameters=[SuggestQuerySerializer],
+    responses=ProductSuggestionSerializer(many=True),
+)
+class ProductSuggestApi(AnonymousCacheMixin, APIView):
+    permission_classes = [AllowAny]
+    anonymous_cache_query = {"q": pagecache.text(max_length=search.SUGGEST_MAX_LENGTH)}
+
+    def get(self, request: Request) -> Response:
+        params = SuggestQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        products = search.product_suggestions(params.validated_data["q"])
+        page_shows_cards(request, products, lists=[LISTS])
+        return Response(ProductSuggestionSerializer(products, many=True).data)

@@ -1,11 +1,14 @@
-"""Product search: ranking, typo tolerance and whether PostgreSQL can use the GIN indexes."""
+"""Product search: ranking, typo tolerance (short words, brands), "did you mean", the words
+search corrects against, and whether PostgreSQL can use the GIN index."""
 
 import pytest
 from django.db import connection
 from django.http import QueryDict
 
+from catalog import search as catalog_search
 from catalog.filters import ProductFilter
-from catalog.models import Product
+from catalog.models import Product, SearchWord
+from catalog.search import did_you_mean, search_words_rebuild
 from catalog.selectors import product_list
 from catalog.tests.factories import CategoryFactory, MerchantFactory, ProductFactory
 
@@ -87,9 +90,10 @@ def test_search_combines_with_filters_and_other_orderings():
     ]
 
 
-def test_selective_searches_use_both_gin_indexes():
-    """On a few thousand rows, a rare word is looked up in the full-text and trigram GIN
-    indexes (a BitmapOr) instead of scanning the table."""
+def test_searches_find_their_products_in_the_full_text_index():
+    """On a few thousand rows, a search (typos included) finds its products in the GIN
+    index of `search_vector`: typos are widened on the table of words first, so no branch
+    of the product query computes a similarity for every product."""
     merchant, category = MerchantFactory(), CategoryFactory()
     nouns = ["lamp", "chair", "table", "kettle", "mug", "tent", "shoe", "bag", "desk", "sofa"]
     adjectives = ["red", "oak", "steel", "tiny", "grand", "soft", "blue", "linen", "retro", "new"]
@@ -104,18 +108,119 @@ def test_selective_searches_use_both_gin_indexes():
         for n in range(5000)
     )
     ProductFactory(name="Wireless Headphones", merchant=merchant, category=category)
+    search_words_rebuild()
     with connection.cursor() as cursor:
         # What autovacuum does in a running shop: move GIN pending entries into the index
         # and refresh statistics, so the planner sees the indexes as they will be.
         cursor.execute(
-            "SELECT gin_clean_pending_list(%s::regclass), gin_clean_pending_list(%s::regclass)",
-            ["catalog_product_search_gin", "catalog_product_name_trgm"],
+            "SELECT gin_clean_pending_list(%s::regclass)", ["catalog_product_search_gin"]
         )
         cursor.execute("ANALYZE catalog_product")
+        cursor.execute("ANALYZE catalog_searchword")
 
     for text in ("hedphones", "headphones", "wireles hedphones"):
         queryset = Product.objects.active().search(text).order_by("-relevance")
         plan = queryset.explain()
         assert "catalog_product_search_gin" in plan, plan
-        assert "catalog_product_name_trgm" in plan, plan
+        assert "%>" not in plan and "similarity" not in plan, plan
         assert [p.name for p in queryset] == ["Wireless Headphones"]
+
+
+@pytest.mark.parametrize("typo", ["mgu", "mig", "mugg", "umg"])
+def test_short_words_forgive_one_slip(typo):
+    ProductFactory(name="Enamel Mug", description="Holds tea.")
+    ProductFactory(name="Desk Lamp", description="Warm light.")
+
+    assert search(typo) == ["Enamel Mug"]
+
+
+def test_two_letter_words_are_never_widened():
+    ProductFactory(name="Frying Pan", description="Non-stick.")
+    assert search("pn") == []
+
+
+def test_a_word_of_the_catalog_is_taken_as_typed():
+    """ "cap" is one slip from "cup", but the catalog sells caps: no cups for it."""
+    ProductFactory(name="Red Cap", description="Cotton.")
+    ProductFactory(name="Blue Cup", description="Porcelain.")
+
+    assert search("cap") == ["Red Cap"]
+    assert set(search("cop")) == {"Red Cap", "Blue Cup"}  # not a catalog word: widened
+
+
+@pytest.mark.parametrize("typo", ["voltx", "Vlotix", "voltixx", "pixelwav earbuds", "pixlewave"])
+def test_brand_names_forgive_typos(typo):
+    ProductFactory(name="Voltix Smart Earbuds", description="Bluetooth 5.3.")
+    ProductFactory(name="Pixelwave Earbuds", description="Bluetooth 5.3.")
+    ProductFactory(name="Garden Hose", description="Twenty metres.")
+
+    found = search(typo)
+    assert found, typo
+    assert "Garden Hose" not in found
+    expected = "Pixelwave Earbuds" if typo.startswith("pix") else "Voltix Smart Earbuds"
+    assert found[0] == expected
+
+
+def test_two_slips_in_a_long_word_are_forgiven():
+    ProductFactory(name="Wireless Headphones", description="Over-ear.")
+    assert search("hedphnoes") == ["Wireless Headphones"]
+
+
+def test_a_typo_beside_a_word_of_the_catalog():
+    ProductFactory(name="Cotton Cup Holder", description="For cars.")
+    ProductFactory(name="Porcelain Cup", description="Holds tea.")
+    ProductFactory(name="Porcelain Cap", description="A lid.")
+
+    # "porcelan" is a slip of "porcelain" for both; "cup" only matches one as typed.
+    assert search("porcelan cup") == ["Porcelain Cup"]
+
+
+def test_did_you_mean_spells_the_query_with_the_catalogs_words():
+    ProductFactory(name="House Plant", description="Easy to keep.")
+    ProductFactory(name="Wireless Headphones", description="Over-ear.")
+
+    assert search("mouse") == []
+    assert did_you_mean("mouse") == "house"
+    assert did_you_mean("wireless mouse") == "wireless house"
+    assert did_you_mean("skillet") is None
+    assert did_you_mean("wireless") is None  # nothing to correct
+
+
+def test_a_new_or_renamed_product_teaches_search_its_words():
+    product = ProductFactory(name="Quilted Blanket", description="Warm.")
+    assert {"quilted", "blanket"} <= set(SearchWord.objects.values_list("word", flat=True))
+    assert search("quilte") == ["Quilted Blanket"]
+
+    product.name = "Merino Throw"
+    product.save()
+    assert search("merno") == ["Merino Throw"]
+
+
+def test_the_rebuild_counts_words_and_forgets_those_of_products_gone():
+    ProductFactory(name="Oak Desk")
+    ProductFactory(name="Oak Shelf")
+    ProductFactory(name="Pine Bench", is_active=False)
+
+    assert "pine" in set(SearchWord.objects.values_list("word", flat=True))  # when saved
+
+    assert search_words_rebuild() == 3
+    assert dict(SearchWord.objects.values_list("word", "frequency")) == {
+        "oak": 2,
+        "desk": 1,
+        "shelf": 1,
+    }
+
+
+def test_a_search_lists_at_most_its_candidates(monkeypatch):
+    for n in range(7):
+        ProductFactory(name=f"Travel Mug {n}")
+    monkeypatch.setattr(catalog_search, "SEARCH_CANDIDATES", 5)
+
+    queryset = ProductFilter(QueryDict("q=mug"), queryset=product_list()).qs
+    assert queryset.count() == 5
+    assert len(list(queryset)) == 5
+
+
+def test_a_query_of_punctuation_only_finds_nothing():
+    ProductFactory(name="Travel Mug")
+    assert search("!!! ---") == []

@@ -26,6 +26,7 @@ from catalog import selectors
 from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
 from catalog.forms import form_describe_errors, product_filter_form_prepare
 from catalog.models import Product
+from catalog.search import did_you_mean
 from catalog.selectors import CategoryNode, CategoryTree
 from catalog.versions import (
     LISTS,
@@ -233,6 +234,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
         action=reverse("catalog:search"),
     )
     context["query"] = query
+    if query and not context["page_obj"].paginator.count:
+        context["did_you_mean"] = did_you_mean(query)
     return render(request, "catalog/search.html", context)
 
 

@@ -65,6 +65,7 @@ def test_list_item_shape_with_money_and_rating_as_strings(api_client):
                 "image": None,
             }
         ],
+        "did_you_mean": None,  # a correction for a search that found nothing
     }
 
 
@@ -453,8 +454,9 @@ def test_filtered_list_runs_a_fixed_number_of_queries(
 ):
     merchant_id = Product.objects.values_list("merchant_id", flat=True).first()
     category = Product.objects.select_related("category").first().category
-    # + the merchant choice lookup and the category tree (cold cache)
-    with django_assert_num_queries(5):
+    # + the merchant choice lookup, the category tree (cold cache) and the search's look-up
+    # of the typed words among the catalog's (catalog.search)
+    with django_assert_num_queries(6):
         response = api_client.get(
             LIST_URL,
             {

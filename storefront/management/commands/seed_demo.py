@@ -44,6 +44,7 @@ from tqdm import tqdm
 from accounts.models import User
 from cart.services import cart_add_item
 from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
+from catalog.search import search_words_rebuild
 from catalog.services import merchant_staff_set, thumbnail_jpeg
 from fulfilment.models import ShipmentStatus
 from fulfilment.services.returns import (
@@ -285,6 +286,7 @@ class Command(BaseCommand):
         images = self._placeholder_images()
         self._shipping_methods()
         self._products(count=products, rng=rng, leaves=leaves, merchants=merchants, images=images)
+        search_words_rebuild()  # bulk_create sent no signals: search learns the new words
         # bulk_create sends no signals, so cached anonymous pages are told here.
         transaction.on_commit(catalog_changed)
         # Fresh statistics, or the planner may scan the table instead of using the search
