@@ -1,18 +1,25 @@
 """Catalog API: anonymous reads of categories and products (API.md "Catalog")."""
 
 from django.conf import settings
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 
 from catalog import selectors
-from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter
+from catalog.api.facets import ProductPagination
+from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter, ProductFilterBackend
 from catalog.api.serializers import (
     CategorySerializer,
     ProductDetailSerializer,
     ProductListSerializer,
+)
+from catalog.facets import (
+    ATTRIBUTE_FILTERS_MAX,
+    ATTRIBUTE_PREFIX,
+    RATING_STEPS,
+    page_shows_facets,
+    product_facets,
 )
 from catalog.versions import page_shows_cards, page_shows_product, product_list_versions
 from shop.core.api import AnonymousCacheMixin
@@ -66,6 +73,24 @@ class CategoryListApi(AnonymousCacheMixin, ListAPIView):
             "merchant", int, description="Merchant id; an id of no active merchant is a 400."
         ),
         OpenApiParameter(
+            "min_rating",
+            int,
+            enum=list(RATING_STEPS),
+            description="Average rating of at least this many stars (the `rating` facet).",
+        ),
+        OpenApiParameter(
+            f"{ATTRIBUTE_PREFIX}<key>",
+            str,
+            description=(
+                f"Products whose attribute `<key>` has this value, e.g. "
+                f"`{ATTRIBUTE_PREFIX}colour=Red`; the key is the attribute's name in lower "
+                "case, each run of other characters than a-z and 0-9 written as `-` "
+                "(`Battery life`: `battery-life`), as the `attributes` facet lists them. "
+                f"At most {ATTRIBUTE_FILTERS_MAX}; a malformed key, an empty value or more "
+                "filters than that are a 400, an unknown key or value an empty page."
+            ),
+        ),
+        OpenApiParameter(
             "ordering",
             str,
             enum=list(ProductApiFilter.ORDERINGS),
@@ -79,9 +104,11 @@ class CategoryListApi(AnonymousCacheMixin, ListAPIView):
 class ProductListApi(AnonymousCacheMixin, ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ProductListSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ProductFilterBackend]
     filterset_class = ProductApiFilter
+    pagination_class = ProductPagination
     anonymous_cache_query = PRODUCT_API_QUERY
+    product_filter: ProductApiFilter  # set by ProductFilterBackend
 
     def get_queryset(self):
         return selectors.product_list()
@@ -92,6 +119,16 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
             self.request, page or [], lists=product_list_versions(self.request.query_params)
         )
         return page
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        facets = product_facets(
+            candidates=self.product_filter.facet_candidates,
+            selection=self.product_filter.facet_selection(),
+        )
+        page_shows_facets(self.request)
+        response.data["facets"] = facets.as_api()
+        return response
 
 
 @extend_schema(summary="Get a product", description="An active product with its variants.")

@@ -102,6 +102,7 @@ def test_served_schema_documents_the_error_envelope(api_client):
         "next",
         "previous",
         "results",
+        "facets",
     }
 
 
