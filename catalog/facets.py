@@ -59,7 +59,8 @@ PRICE_BOUNDARIES = tuple(Decimal(b) for b in ("10", "25", "50", "100", "250", "5
 RATING_STEPS = (4, 3, 2, 1)
 _CENT = Decimal("0.01")
 
-# The key of an attribute name, in SQL; attribute_key() is the same in Python.
+# The key of an attribute name, in SQL; attribute_key() is the same in Python
+# (catalog/tests/test_facets.py holds them to it).
 _ATTRIBUTE_KEY_SQL = "btrim(regexp_replace(lower({}), '[^a-z0-9]+', '-', 'g'), '-')"
 _ATTRIBUTE_TABLE = "catalog_productattribute"
 _MERCHANT_TABLE = "catalog_merchant"
@@ -282,7 +283,11 @@ def _facets_sql(
         return " AND ".join(flag for group, flag in flags.items() if group != but) or "TRUE"
 
     # Attribute rows pass the other attributes' filters and their own name's for other names.
-    attribute_own = " AND ".join(f"(k = %s OR c.{flags[group]})" for group in attribute_groups)
+    # The key is spelt in SQL only then: over every attribute row it would cost the most.
+    key_sql = _ATTRIBUTE_KEY_SQL.format("a.name")
+    attribute_own = " AND ".join(
+        f"({key_sql} = %s OR c.{flags[group]})" for group in attribute_groups
+    )
     attribute_params = [group.split(":", 1)[1] for group in attribute_groups]
     other_than_attributes = " AND ".join(
         flag for group, flag in flags.items() if group not in attribute_groups
@@ -291,7 +296,6 @@ def _facets_sql(
     columns = ", ".join(_CANDIDATE_COLUMNS)
     boundaries = "ARRAY[" + ", ".join(str(b) for b in PRICE_BOUNDARIES) + "]::numeric[]"
     steps = ", ".join(f"({step})" for step in RATING_STEPS)
-    key_sql = _ATTRIBUTE_KEY_SQL.format("a.name")
     sql = f"""
 WITH c AS MATERIALIZED (
     SELECT p.*{select_flags}
@@ -313,15 +317,12 @@ SELECT 'rating', r.step::text, NULL, NULL, count(*) FROM c
 UNION ALL
 SELECT 'in_stock', '', NULL, NULL, count(*) FROM c WHERE in_stock AND {passing(but="in_stock")}
 UNION ALL
-SELECT 'attribute', k, v, label, n FROM (
-    SELECT k, attr.value AS v, min(attr.name) AS label, count(*) AS n,
-           row_number() OVER (PARTITION BY k ORDER BY count(*) DESC, attr.value) AS rank
-    FROM c
-    JOIN LATERAL (
-        SELECT {key_sql} AS k, a.name, a.value FROM {_ATTRIBUTE_TABLE} a WHERE a.product_id = c.id
-    ) AS attr ON TRUE
-    WHERE attr.k <> '' AND {attribute_where}
-    GROUP BY k, attr.value
+SELECT 'attribute', name, value, NULL, n FROM (
+    SELECT a.name, a.value, count(*) AS n,
+           row_number() OVER (PARTITION BY a.name ORDER BY count(*) DESC, a.value) AS rank
+    FROM c JOIN {_ATTRIBUTE_TABLE} a ON a.product_id = c.id
+    WHERE {attribute_where}
+    GROUP BY a.name, a.value
 ) AS ranked WHERE rank <= {ATTRIBUTE_VALUES_SHOWN}
 """
     return sql, [*params, *attribute_params]
@@ -338,7 +339,7 @@ def _candidates_sql(candidates: QuerySet[Product]) -> tuple[str | None, tuple[An
 
 
 def _facets_build(
-    rows: list[tuple[str, str, str | None, str | None, int]],
+    rows: list[tuple[str, str, str | None, str | None, int]],  # group, key, value, label, n
     selection: FacetSelection,
     *,
     tree: CategoryTree,
@@ -359,9 +360,9 @@ def _facets_build(
             per_step[int(key)] = count
         elif group == "in_stock":
             facets.in_stock = count
-        else:
+        elif attribute_key(key):  # grouped by name: names of one key are merged below
             facet = attributes.setdefault(
-                key, AttributeFacet(key=key, name=label or key, values=[])
+                attribute_key(key), AttributeFacet(key=attribute_key(key), name=key, values=[])
             )
             facet.values.append(ValueCount(value=value or "", count=count))
     facets.categories = _category_counts(per_category, tree)
@@ -372,7 +373,13 @@ def _facets_build(
     ]
     facets.rating = [RatingCount(min=step, count=per_step.get(step, 0)) for step in RATING_STEPS]
     for facet in attributes.values():
-        facet.values.sort(key=lambda v: (-v.count, v.value))
+        merged: dict[str, int] = {}
+        for item in facet.values:
+            merged[item.value] = merged.get(item.value, 0) + item.count
+        facet.values = sorted(
+            (ValueCount(value, count) for value, count in merged.items()),
+            key=lambda v: (-v.count, v.value),
+        )[:ATTRIBUTE_VALUES_SHOWN]
     chosen = dict(selection.attributes)
     ranked = sorted(attributes.values(), key=lambda a: (-sum(v.count for v in a.values), a.key))
     facets.attributes = [
