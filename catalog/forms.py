@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from catalog.facets import ATTRIBUTE_PREFIX
 from catalog.selectors import CategoryTree, category_options
 
 if TYPE_CHECKING:
@@ -53,6 +54,17 @@ def product_filter_form_prepare(
         ordering.choices = sorted(
             _choice_pairs(ordering), key=lambda choice: choice[0] != "-created"
         )
+
+    # The rating and attribute filters come from the facet links; the form keeps them when
+    # it is sent again (attributes as hidden fields: their values are picked from the links).
+    rating = cast(forms.ChoiceField, fields["min_rating"])
+    rating.choices = [("", _("Any rating"))] + [
+        (value, _("%(stars)s stars and up") % {"stars": value})
+        for value, _label in _choice_pairs(rating)
+    ]
+    for name, field in fields.items():
+        if name.startswith(ATTRIBUTE_PREFIX):
+            field.widget = forms.HiddenInput()
 
     fields["q"].widget = forms.TextInput(attrs={"type": "search", "autocomplete": "off"})
     merchant.empty_label = _("All merchants")

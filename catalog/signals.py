@@ -36,8 +36,13 @@ def _on_image_change(sender: Any, instance: Any, **kwargs: Any) -> None:
     products_changed(product_ids=[instance.product_id], cards=True)
 
 
+def _on_attribute_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # Lists filter and count (facets) by attribute: which products they hold may change.
+    products_changed(product_ids=[instance.product_id], lists=[LISTS])
+
+
 def _on_product_part_change(sender: Any, instance: Any, **kwargs: Any) -> None:
-    # A variant or attribute shows on its product's page only; what cards and lists show
+    # A variant shows on its product's page only; what cards and lists show
     # of variants (price, stock) follows from the product's summary, which bumps them.
     products_changed(product_ids=[instance.product_id])
 
@@ -49,7 +54,7 @@ def connect() -> None:
         (Category, _on_catalog_change),
         (Merchant, _on_catalog_change),
         (Product, _on_product_change),
-        (ProductAttribute, _on_product_part_change),
+        (ProductAttribute, _on_attribute_change),
         (ProductImage, _on_image_change),
         (Variant, _on_product_part_change),
     ]

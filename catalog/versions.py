@@ -10,10 +10,11 @@ was rendered from is unchanged. The catalog's versions:
   cards it shows, so a change to what a card says makes stale the lists that show that
   card; a review's text or a variant's stock state, which no card shows, does not.
 - `lists` and its kinds: which products a list holds and in which order. `lists` changes
-  when products are added, removed, renamed, moved or (de)activated (any product save);
-  `lists:rating` when rating figures change (lists sorted by rating), `lists:stock` when a
-  product goes in or out of stock (lists of products in stock), `lists:price` when a
-  listed price changes (lists sorted or filtered by price). A list depends on `lists` and
+  when products are added, removed, renamed, moved or (de)activated (any product save) or
+  their attributes change (lists filter by attribute); `lists:rating` when rating figures
+  change (lists sorted or filtered by rating), `lists:stock` when a product goes in or
+  out of stock (lists of products in stock), `lists:price` when a listed price changes
+  (lists sorted or filtered by price). A list depends on `lists` and
   on the kinds its filters and sort use, so a sale that empties a product's stock leaves
   the plain product list cached unless that product's card is on it.
 - `category:<id>`, one per category: which of its products are in stock and how they rank
@@ -80,7 +81,7 @@ def product_list_versions(query: Mapping[str, str]) -> list[str]:
     """The list versions a product list depends on, given its (canonical) query parameters:
     `lists`, and the kind of each filter and sort it uses."""
     names = [LISTS]
-    if query.get("ordering") == "-rating":
+    if query.get("ordering") == "-rating" or query.get("min_rating"):
         names.append(LISTS_RATING)
     if query.get("in_stock") in ("on", "true"):
         names.append(LISTS_STOCK)

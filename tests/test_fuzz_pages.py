@@ -94,6 +94,8 @@ KNOWN_QUERY = [
     "country",
     "next",
     "attribute_colour",
+    "attribute_",
+    "min_rating",
     "lang",
     "o",
     "p",

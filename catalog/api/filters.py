@@ -2,6 +2,7 @@
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 
 from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
 from shop.core import pagecache
@@ -36,3 +37,13 @@ PRODUCT_API_QUERY: dict[str, pagecache.Param] = {
     **PAGINATION_QUERY,
     "in_stock": pagecache.choice("true", "false"),
 }
+
+
+class ProductFilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend that leaves its filterset on the view (`product_filter`), whose
+    facet candidates and selection the `facets` of the page are counted from."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        view.product_filter = filterset
+        return filterset

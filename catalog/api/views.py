@@ -3,7 +3,6 @@
 from functools import partial
 
 from django.conf import settings
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -13,13 +12,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import search, selectors
-from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter
+from catalog.api.facets import ProductPagination
+from catalog.api.filters import PRODUCT_API_QUERY, ProductApiFilter, ProductFilterBackend
 from catalog.api.serializers import (
     CategorySerializer,
     ProductDetailSerializer,
     ProductListSerializer,
     ProductSuggestionSerializer,
     SuggestQuerySerializer,
+)
+from catalog.facets import (
+    ATTRIBUTE_FILTERS_MAX,
+    ATTRIBUTE_PREFIX,
+    RATING_STEPS,
+    page_shows_facets,
+    product_facets,
 )
 from catalog.versions import (
     LISTS,
@@ -29,35 +36,13 @@ from catalog.versions import (
     product_version,
 )
 from shop.core import pagecache
-from shop.core.api import AnonymousCacheMixin, PageNumberPagination
+from shop.core.api import AnonymousCacheMixin
 from shop.core.fragments import VersionedCountPaginator, fragments_get_or_build, now_ms
 from shop.core.pagecache import page_depends_on, versions_current
 
 # A product's API representation is kept this long at most (it holds absolute URLs, so it
 # is kept per host and scheme too).
 PRODUCT_LIST_ITEM_TIMEOUT = settings.PAGE_CACHE_TIMEOUT
-
-
-class ProductPagination(PageNumberPagination):
-    """The shop's pages, plus `did_you_mean` (set by the view) in the answer."""
-
-    did_you_mean: str | None = None
-
-    def get_paginated_response(self, data):
-        response = super().get_paginated_response(data)
-        response.data["did_you_mean"] = self.did_you_mean
-        return response
-
-    def get_paginated_response_schema(self, schema):
-        paginated = super().get_paginated_response_schema(schema)
-        paginated["properties"]["did_you_mean"] = {
-            "type": "string",
-            "nullable": True,
-            "description": "For a `q` that found nothing, the same words spelt as the "
-            'catalog spells them ("headphones" for "hedphnoes"); null otherwise.',
-            "example": None,
-        }
-        return paginated
 
 
 @extend_schema(
@@ -107,6 +92,24 @@ class CategoryListApi(AnonymousCacheMixin, ListAPIView):
             "merchant", int, description="Merchant id; an id of no active merchant is a 400."
         ),
         OpenApiParameter(
+            "min_rating",
+            int,
+            enum=list(RATING_STEPS),
+            description="Average rating of at least this many stars (the `rating` facet).",
+        ),
+        OpenApiParameter(
+            f"{ATTRIBUTE_PREFIX}<key>",
+            str,
+            description=(
+                f"Products whose attribute `<key>` has this value, e.g. "
+                f"`{ATTRIBUTE_PREFIX}colour=Red`; the key is the attribute's name in lower "
+                "case, each run of other characters than a-z and 0-9 written as `-` "
+                "(`Battery life`: `battery-life`), as the `attributes` facet lists them. "
+                f"At most {ATTRIBUTE_FILTERS_MAX}; a malformed key, an empty value or more "
+                "filters than that are a 400, an unknown key or value an empty page."
+            ),
+        ),
+        OpenApiParameter(
             "ordering",
             str,
             enum=list(ProductApiFilter.ORDERINGS),
@@ -120,10 +123,11 @@ class CategoryListApi(AnonymousCacheMixin, ListAPIView):
 class ProductListApi(AnonymousCacheMixin, ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ProductListSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ProductFilterBackend]
     filterset_class = ProductApiFilter
     pagination_class = ProductPagination
     anonymous_cache_query = PRODUCT_API_QUERY
+    product_filter: ProductApiFilter  # set by ProductFilterBackend
 
     def get_queryset(self):
         return selectors.product_list()
@@ -162,6 +166,16 @@ class ProductListApi(AnonymousCacheMixin, ListAPIView):
             extra=f"{request.scheme}://{request.get_host()}",
         )
         return self.get_paginated_response(items)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        facets = product_facets(
+            candidates=self.product_filter.facet_candidates,
+            selection=self.product_filter.facet_selection(),
+        )
+        page_shows_facets(self.request)
+        response.data["facets"] = facets.as_api()
+        return response
 
 
 @extend_schema(summary="Get a product", description="An active product with its variants.")

@@ -293,6 +293,10 @@ class Param:
     valid: Callable[[str], bool]
     blank: bool = False
     open: bool = False
+    # A family of parameters (`prefixed()`), declared under the key `<prefix>*`: which
+    # names after the prefix are canonical, and how many of them one URL may give.
+    suffix: Callable[[str], bool] | None = None
+    most: int = 1
 
 
 _WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
@@ -333,12 +337,36 @@ def amount(*, blank: bool = False) -> Param:
     return Param(valid=lambda value: bool(_AMOUNT.fullmatch(value)), blank=blank, open=True)
 
 
+def prefixed(suffix: Callable[[str], bool], values: Param, *, most: int) -> Param:
+    """Parameters named `<prefix><suffix>` (declared as `"<prefix>*"`, e.g. `attribute_*`)
+    whose suffix passes `suffix`, each taking what `values` takes, at most `most` per URL:
+    their names are open, so both their number and their spelling are bounded."""
+    return Param(valid=values.valid, blank=values.blank, open=True, suffix=suffix, most=most)
+
+
+def _family(params: Mapping[str, Param], name: str, seen: dict[str, int]) -> Param | None:
+    """The `prefixed()` parameter `name` belongs to, counted in `seen`; None when it
+    belongs to none or its family is already full."""
+    for key, param in params.items():
+        prefix = key[:-1]
+        if param.suffix is None or not key.endswith("*") or not name.startswith(prefix):
+            continue
+        if not param.suffix(name[len(prefix) :]):
+            return None
+        seen[key] = seen.get(key, 0) + 1
+        return param if seen[key] <= param.most else None
+    return None
+
+
 def query_canonical(request: HttpRequest, params: Mapping[str, Param]) -> tuple[bool, bool]:
     """Whether the query string of `request` is canonical for a view taking `params`, and
     whether it uses a parameter with open values."""
     uses_open = False
+    seen: dict[str, int] = {}
     for name, values in request.GET.lists():
         param = params.get(name)
+        if param is None or param.suffix is not None:
+            param = _family(params, name, seen)
         if param is None or len(values) != 1:
             return False, False
         value = values[0]

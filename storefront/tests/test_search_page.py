@@ -41,15 +41,16 @@ def test_search_page_runs_a_fixed_number_of_queries(products, django_assert_num_
         ProductImage.objects.create(product=product, image=f"products/{n}.jpg")
     # the typed words against the catalog's, the category tree (cold cache), the merchant
     # choices of the sidebar, the count and the page of the bounded set of candidates, the
-    # cards' images
-    with django_assert_num_queries(6):
+    # cards' images, the facets
+    with django_assert_num_queries(7):
         response = Client().get(reverse("catalog:search"), {"q": "wireles headphones"})
     assert response.status_code == 200
 
 
 def test_a_search_that_finds_nothing_stays_within_budget(django_assert_num_queries):
     ProductFactory(name="House Plant")
-    # the typed words (looked up again for "did you mean"), the tree, the merchants, the count
-    with django_assert_num_queries(5):
+    # the typed words (looked up again for "did you mean"), the tree, the merchants, the
+    # count, the facets
+    with django_assert_num_queries(6):
         response = Client().get(reverse("catalog:search"), {"q": "mouse"})
     assert "did-you-mean" in response.content.decode()

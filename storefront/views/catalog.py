@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
+from catalog.facets import page_shows_facets, product_facets
 from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
 from catalog.forms import form_describe_errors, product_filter_form_prepare
 from catalog.models import Product
@@ -59,6 +60,7 @@ from shop.core.fragments import (
 from shop.core.pagecache import anonymous_cache
 from shop.core.paging import page_number
 from storefront.templatetags.storefront import product_card_render
+from storefront.views.facets import FacetGroup, facet_sidebar
 
 PAGE_SIZE = 24
 NEW_ARRIVALS = 8
@@ -114,6 +116,7 @@ def _product_page_context(
     tree: CategoryTree,
     action: str,
     with_category: bool = True,
+    page_category: CategoryNode | None = None,
 ) -> dict[str, Any]:
     """Filter, order and paginate `queryset` from the query string, for the list templates."""
     started_ms = now_ms()
@@ -133,6 +136,9 @@ def _product_page_context(
     shown = list(page.object_list)
     page_shows_cards(request, shown, lists=product_list_versions(request.GET))
     return {
+        "facet_groups": _facet_groups(
+            request, product_filter, action=action, tree=tree, page_category=page_category
+        ),
         "filter_form": form,
         "filter_action": action,
         "page_obj": page,
@@ -157,6 +163,29 @@ def cards_html(products: list[Product], *, started_ms: float) -> dict[int, str]:
         timeout=settings.PAGE_CACHE_TIMEOUT,
     )
     return {product.pk: piece for product, piece in zip(products, html, strict=True)}
+
+
+def _facet_groups(
+    request: HttpRequest,
+    product_filter: ProductFilter,
+    *,
+    action: str,
+    tree: CategoryTree,
+    page_category: CategoryNode | None,
+) -> list[FacetGroup]:
+    """The facet sidebar, counted over the page's products before its facet filters."""
+    selection = product_filter.facet_selection()
+    facets = product_facets(candidates=product_filter.facet_candidates, selection=selection)
+    page_shows_facets(request)
+    return facet_sidebar(
+        facets,
+        selection=selection,
+        query=request.GET,
+        invalid=product_filter.form.errors,
+        action=action,
+        tree=tree,
+        page_category=page_category,
+    )
 
 
 @require_safe
@@ -203,6 +232,7 @@ def category_view(request: HttpRequest, slug: str) -> HttpResponse:
             tree=tree,
             action=category.get_absolute_url(),
             with_category=False,
+            page_category=category,
         )
         context.update(
             {

@@ -66,6 +66,29 @@ def test_list_item_shape_with_money_and_rating_as_strings(api_client):
             }
         ],
         "did_you_mean": None,  # a correction for a search that found nothing
+        "facets": {
+            "categories": [
+                {"slug": product.category.slug, "name": product.category.name, "count": 1}
+            ],
+            "merchants": [{"id": merchant.pk, "name": "Acme", "count": 1}],
+            "price": [
+                {"min": "0.00", "max": "9.99", "count": 0},
+                {"min": "10.00", "max": "24.99", "count": 1},
+                {"min": "25.00", "max": "49.99", "count": 0},
+                {"min": "50.00", "max": "99.99", "count": 0},
+                {"min": "100.00", "max": "249.99", "count": 0},
+                {"min": "250.00", "max": "499.99", "count": 0},
+                {"min": "500.00", "max": None, "count": 0},
+            ],
+            "rating": [
+                {"min": 4, "count": 1},
+                {"min": 3, "count": 1},
+                {"min": 2, "count": 1},
+                {"min": 1, "count": 1},
+            ],
+            "in_stock": 1,
+            "attributes": {},
+        },
     }
 
 
@@ -441,8 +464,9 @@ def sixty_products():
 def test_list_runs_a_fixed_number_of_queries(
     api_client, sixty_products, django_assert_num_queries, page_size
 ):
-    # count, products joined with merchants, their images
-    with django_assert_num_queries(3):
+    # count, products joined with merchants, their images, the facets and the category tree
+    # they name (cold cache)
+    with django_assert_num_queries(5):
         response = api_client.get(LIST_URL, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
@@ -454,9 +478,9 @@ def test_filtered_list_runs_a_fixed_number_of_queries(
 ):
     merchant_id = Product.objects.values_list("merchant_id", flat=True).first()
     category = Product.objects.select_related("category").first().category
-    # + the merchant choice lookup, the category tree (cold cache) and the search's look-up
-    # of the typed words among the catalog's (catalog.search)
-    with django_assert_num_queries(6):
+    # + the merchant choice lookup, the category tree (cold cache), the search's look-up
+    # of the typed words among the catalog's (catalog.search) and the facets
+    with django_assert_num_queries(7):
         response = api_client.get(
             LIST_URL,
             {

@@ -133,9 +133,10 @@ def test_a_search_runs_a_fixed_number_of_queries(api_client, django_assert_num_q
     for n in range(60):
         product = ProductFactory(name=f"Wireless Headphones {n}", variants=2)
         ProductImage.objects.create(product=product, image=f"products/{n}.jpg")
-    # the typed words against the catalog's, count, products with merchants, their images:
-    # the count and the page each read the bounded set of candidates, not every match
-    with django_assert_num_queries(4):
+    # the typed words against the catalog's, count, products with merchants, their images,
+    # the facets and the category tree they name: the count, the page and the facets each
+    # read the bounded set of candidates, not every match
+    with django_assert_num_queries(6):
         response = api_client.get(LIST_URL, {"q": "wireles hedphones", "page_size": page_size})
     assert len(response.json()["results"]) == page_size
     assert response.json()["count"] == 60

@@ -103,6 +103,7 @@ def test_served_schema_documents_the_error_envelope(api_client):
         "previous",
         "results",
         "did_you_mean",  # catalog.search: a correction for a search that found nothing
+        "facets",
     }
 
 

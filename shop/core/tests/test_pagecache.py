@@ -222,3 +222,38 @@ def test_an_entry_of_an_older_format_is_a_miss():
     response = Client().get("/cached/")
     assert response["X-Page-Cache"] == "miss"
     assert response.content != b"old"
+
+
+_FAMILY = {
+    "page": pagecache.whole_number(),
+    "attr_*": pagecache.prefixed(
+        lambda key: key.isalpha() and key.islower() and len(key) <= 8,
+        pagecache.text(max_length=10, blank=False),
+        most=2,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical", "uses_open"),
+    [
+        ("page=2", True, False),
+        ("attr_colour=red", True, True),
+        ("attr_colour=red&attr_size=m&page=1", True, True),
+        ("attr_colour=red&attr_size=m&attr_fit=slim", False, False),  # more than `most`
+        ("attr_Colour=red", False, False),  # a suffix the family does not take
+        ("attr_=red", False, False),
+        ("attr_*=red", False, False),
+        ("attr_toolongname=red", False, False),
+        ("attr_colour=", False, False),  # not blank
+        ("attr_colour=%20red", False, False),  # not canonical text
+        ("attr_colour=" + "x" * 11, False, False),
+        ("attr_colour=red&attr_colour=blue", False, False),
+        ("other_colour=red", False, False),
+    ],
+)
+def test_a_family_of_parameters_is_canonical_bounded_in_number_and_spelling(
+    query, canonical, uses_open
+):
+    request = RequestFactory().get(f"/list/?{query}")
+    assert pagecache.query_canonical(request, _FAMILY) == (canonical, uses_open)
