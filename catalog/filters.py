@@ -152,14 +152,17 @@ class ProductFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         # The facets count the products before their own filters: keep that queryset.
         cleaned = self.form.cleaned_data
+        searching = bool(cleaned.get("q", "").strip())
         for name, value in cleaned.items():
             if not _is_facet_filter(name):
                 queryset = self.filters[name].filter(queryset, value)
-        self.facet_candidates = queryset
+        self.facet_candidates = queryset.search_bounded() if searching else queryset
         for name, value in cleaned.items():
             if _is_facet_filter(name):
                 queryset = self.filters[name].filter(queryset, value)
-        return queryset
+        # A search is bounded after every filter: the matches of a category or a price band
+        # are not lost behind the first matches of the whole catalog.
+        return queryset.search_bounded() if searching else queryset
 
     def facet_selection(self) -> FacetSelection:
         """The active facet filters (after `qs`): what catalog.facets counts under."""

@@ -37,25 +37,27 @@ class ProductQuerySet(models.QuerySet):
 
     def search(self, text: str):
         """Products matching the words of `text` (typos forgiven, see catalog.search),
-        annotated with `relevance`.
-
-        At most SEARCH_CANDIDATES products, the first the full-text index finds: a common
-        word matches thousands, and ranking (or counting) every one of them costs a heap
-        fetch each, which is what made a search take 100+ ms at 100,000 products. The page,
-        its count and its facets all read the same bounded set."""
-        from catalog.search import SEARCH_CANDIDATES, search_query
+        annotated with `relevance`. Every match: a list bounds it once its other filters
+        are applied (`search_bounded`)."""
+        from catalog.search import search_query
 
         query = search_query(text)
         if query is None:  # no word at all (punctuation): nothing, still sortable
             return self.annotate(relevance=Value(0.0, output_field=FloatField())).none()
-        candidates = (
-            self.model._default_manager.filter(is_active=True, search_vector=query)
-            .order_by()
-            .values("pk")[:SEARCH_CANDIDATES]
-        )  # index order: no sort
-        return self.filter(pk__in=candidates).annotate(
+        return self.filter(search_vector=query).annotate(
             relevance=SearchRank(F("search_vector"), query)
         )
+
+    def search_bounded(self):
+        """At most SEARCH_CANDIDATES of these products, the first the full-text index finds
+        (with every other filter of the list already applied, so a search within a category
+        lists that category's matches): a common word matches thousands, and ranking (or
+        counting) every one of them costs a heap fetch each, which is what made a search take
+        100+ ms at 100,000 products. The page, its count and its facets read bounded sets."""
+        from catalog.search import SEARCH_CANDIDATES
+
+        candidates = self.order_by().values("pk")[:SEARCH_CANDIDATES]  # index order: no sort
+        return self.filter(pk__in=candidates)
 
 
 class VariantQuerySet(models.QuerySet):

@@ -221,6 +221,20 @@ def test_a_search_lists_at_most_its_candidates(monkeypatch):
     assert len(list(queryset)) == 5
 
 
+def test_the_bound_applies_after_the_other_filters(monkeypatch):
+    # The first matches of the whole catalog are all mugs of another category and price:
+    # a search within a category, or within a price band, still lists its own matches.
+    kitchen, travel = CategoryFactory(slug="kitchen"), CategoryFactory(slug="travel")
+    for n in range(7):
+        ProductFactory(name=f"Kitchen Mug {n}", category=kitchen)
+    for n in range(2):
+        ProductFactory(name=f"Travel Mug {n}", category=travel)
+    monkeypatch.setattr(catalog_search, "SEARCH_CANDIDATES", 5)
+
+    in_travel = ProductFilter(QueryDict("q=mug&category=travel"), queryset=product_list())
+    assert sorted(p.name for p in in_travel.qs) == ["Travel Mug 0", "Travel Mug 1"]
+
+
 def test_a_query_of_punctuation_only_finds_nothing():
     ProductFactory(name="Travel Mug")
     assert search("!!! ---") == []
