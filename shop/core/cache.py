@@ -219,6 +219,32 @@ class ResilientRedisCache(RedisCache):
         keys = list(keys)
         self._guard(lambda: super(ResilientRedisCache, self).delete_many(keys, version), None)
 
+    def ensure_many(self, data: dict[Any, Any], version: int | None = None) -> dict[Any, Any]:
+        """Store each value of `data` whose key the cache does not hold (no expiry, as
+        `add(key, value, None)`), then read every key, in one round trip (a pipeline of
+        SET NX and one MGET): what each key holds now. {} when Redis is away."""
+        if not data:
+            return {}
+        keys = {self.make_and_validate_key(key, version=version): key for key in data}
+
+        def call() -> dict[Any, Any]:
+            serializer = self._cache._serializer  # type: ignore[attr-defined]
+            pipeline = self._client().pipeline(transaction=False)
+            for stored, key in keys.items():
+                pipeline.set(stored, serializer.dumps(data[key]), nx=True)
+            pipeline.mget(list(keys))
+            # A refused write (Redis full) must not lose the read: errors come back as values.
+            *_, values = pipeline.execute(raise_on_error=False)
+            if isinstance(values, Exception):
+                raise values
+            return {
+                keys[stored]: serializer.loads(value)
+                for stored, value in zip(keys, values, strict=True)
+                if value is not None
+            }
+
+        return self._guard(call, {})
+
     def clear(self) -> None:
         self._guard(lambda: super(ResilientRedisCache, self).clear(), None)
 
@@ -297,3 +323,13 @@ class CacheWithLocalFallback(BaseCache):
 
     def clear(self) -> None:
         self.current().clear()
+
+
+def cache_ensure_many(cache: BaseCache, data: dict[Any, Any]) -> dict[Any, Any]:
+    """`ensure_many` on any cache: one round trip on Redis, `add` per key elsewhere."""
+    ensure = getattr(cache, "ensure_many", None)
+    if ensure is not None:
+        return ensure(data)
+    for key, value in data.items():
+        cache.add(key, value, timeout=None)
+    return cache.get_many(list(data))

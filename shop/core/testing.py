@@ -148,3 +148,50 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class RedisCalls:
+    """What `redis_calls()` saw: `round_trips` (packets sent to a Redis server and answered:
+    one per command, one per pipeline) and `commands` (their names, pipelined or not)."""
+
+    def __init__(self) -> None:
+        self.round_trips = 0
+        self.commands: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"RedisCalls(round_trips={self.round_trips}, commands={self.commands})"
+
+
+@contextlib.contextmanager
+def redis_calls() -> Any:
+    """Count the calls this process makes to any Redis (the cache, the sessions' cache) while
+    inside, on redis-py's real connections: nothing is answered for Redis, only counted."""
+    from redis.client import Pipeline
+    from redis.connection import AbstractConnection
+
+    seen = RedisCalls()
+    send = AbstractConnection.send_packed_command
+    execute = redis.Redis.execute_command
+    queue = Pipeline.pipeline_execute_command
+
+    def counted_send(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.round_trips += 1
+        return send(self, command, *args, **kwargs)
+
+    def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.commands.append(str(args[0]).upper())
+        return execute(self, *args, **kwargs)
+
+    def counted_queue(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.commands.append(str(args[0]).upper())
+        return queue(self, *args, **kwargs)
+
+    AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
+    redis.Redis.execute_command = counted_execute  # type: ignore[method-assign]
+    Pipeline.pipeline_execute_command = counted_queue  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+        redis.Redis.execute_command = execute  # type: ignore[method-assign]
+        Pipeline.pipeline_execute_command = queue  # type: ignore[method-assign]

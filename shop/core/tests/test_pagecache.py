@@ -257,3 +257,23 @@ def test_a_family_of_parameters_is_canonical_bounded_in_number_and_spelling(
 ):
     request = RequestFactory().get(f"/list/?{query}")
     assert pagecache.query_canonical(request, _FAMILY) == (canonical, uses_open)
+
+
+def test_versions_ensure_creates_the_missing_keeps_the_rest_in_one_round_trip():
+    from shop.core.testing import redis_calls
+
+    pagecache.versions_bump(["kept"])
+    kept = pagecache.versions_current(["kept"], fresh=True)["kept"]
+    names = ["kept", *(f"new:{i}" for i in range(20))]
+    with redis_calls() as calls:
+        tokens = pagecache.versions_ensure(names)
+    assert calls.round_trips == 1, calls
+    assert tokens["kept"] == kept  # a version that exists is read, never reset
+    # The missing are created as changed long ago (an entry rendered now may depend on them)
+    assert {name for name in tokens if name != "kept"} == set(names) - {"kept"}
+    assert all(pagecache._token_time_ms(tokens[name]) == 0 for name in names[1:])
+    # ... and stored: another process reads the same tokens.
+    pagecache.reset_local_version()
+    assert pagecache.versions_current(names, fresh=True) == tokens
+    # Once created, ensuring again changes nothing.
+    assert pagecache.versions_ensure(names) == tokens
