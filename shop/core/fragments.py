@@ -48,6 +48,7 @@ from shop.core.pagecache import (
     page_depends_on,
     versions_current,
     versions_ensure,
+    versions_known,
 )
 
 _T = TypeVar("_T")
@@ -78,9 +79,7 @@ def fragments_get_or_build(
     if not items:
         return []
     names = {version(item) for item in items} | {CATALOG}
-    tokens = versions_current(names)
-    if len(tokens) != len(names):
-        tokens = versions_ensure(names)
+    tokens = versions_known(names)
     if len(tokens) != len(names):
         return [build(item) for item in items]  # Redis is away: nothing to key by
     suffix = f"{extra}|{translation.get_language()}"
@@ -209,9 +208,7 @@ def value_get_or_build(
     """The value of `key` while `versions` (and `catalog`) are unchanged, else `build()`
     (stored unless one of them changed after `started_ms`)."""
     names = set(versions) | {CATALOG}
-    tokens = versions_current(names)
-    if len(tokens) != len(names):
-        tokens = versions_ensure(names)
+    tokens = versions_known(names)
     if len(tokens) != len(names):
         return build()  # Redis is away
     raw = f"{key}|{sorted(tokens.items())}"

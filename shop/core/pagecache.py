@@ -179,6 +179,15 @@ def versions_ensure(names: Collection[str]) -> dict[str, int]:
     return tokens
 
 
+def versions_known(names: Collection[str]) -> dict[str, int]:
+    """`versions_current`, creating (as `versions_ensure`) those Redis does not hold, in the
+    same single round trip: what a reader that ensures missing versions anyway asks for."""
+    found, stale = _versions.fresh(names, settings.CATALOG_VERSION_TTL)
+    if stale:
+        found.update(versions_ensure(stale))
+    return found
+
+
 def versions_bump(names: Iterable[str]) -> None:
     """Make stale every entry that depends on one of `names` (and those that declared
     nothing). Call it once the change has committed; a bump Redis cannot take is kept in
@@ -241,7 +250,7 @@ on_recovery(versions_replay_unsent)
 def catalog_version() -> int:
     """The token of `catalog`, which every cached entry depends on (e.g. as part of a key
     of a cached value that must follow catalog changes)."""
-    tokens = versions_current([CATALOG]) or versions_ensure([CATALOG])
+    tokens = versions_known([CATALOG])
     # Redis away: a token of this moment, so nothing cached before can match it.
     return tokens.get(CATALOG) or _token(int(time.time() * 1000))
 

@@ -277,3 +277,22 @@ def test_versions_ensure_creates_the_missing_keeps_the_rest_in_one_round_trip():
     assert pagecache.versions_current(names, fresh=True) == tokens
     # Once created, ensuring again changes nothing.
     assert pagecache.versions_ensure(names) == tokens
+
+
+def test_versions_known_reads_and_creates_in_one_round_trip_then_trusts_its_copies(settings):
+    from shop.core.testing import redis_calls
+
+    settings.CATALOG_VERSION_TTL = 60
+
+    pagecache.versions_bump(["kept"])
+    kept = pagecache.versions_current(["kept"], fresh=True)["kept"]
+    pagecache.reset_local_version()
+    names = ["kept", "new:a", "new:b"]
+    with redis_calls() as calls:
+        tokens = pagecache.versions_known(names)
+    assert calls.round_trips == 1, calls
+    assert tokens["kept"] == kept
+    assert pagecache.versions_current(names, fresh=True) == tokens  # created in Redis
+    with redis_calls() as calls:
+        assert pagecache.versions_known(names) == tokens
+    assert calls.round_trips == 0, calls  # this process's copies, younger than the TTL
