@@ -471,13 +471,13 @@ def _product_with(count: int) -> Product:
 
 def test_product_page_query_count_does_not_grow_with_variants(django_assert_num_queries):
     small, large = _product_with(1), _product_with(5)
-    # 5 for the product and the category tree, + a page of reviews, + recommendations
-    # (none here; reviews/tests/test_views.py pins the page with both).
-    with django_assert_num_queries(7):
+    # The product (variants, images, attributes folded in), the category tree, a page of
+    # reviews, recommendations (none here; test_review_pages.py pins the page with both).
+    with django_assert_num_queries(4):
         assert Client().get(small.get_absolute_url()).status_code == 200
     cache.clear()  # cold again: the category tree is cached after the first page
     reset_local_version()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         response = Client().get(large.get_absolute_url())
     assert response.content.decode().count('name="variant"') == 5
 

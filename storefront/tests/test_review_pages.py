@@ -293,9 +293,9 @@ def test_product_page_query_count_with_reviews_and_recommendations(
     product = ProductFactory()
     ReviewFactory.create_batch(n_reviews, product=product)
     _with_partners(product, n_partners)
-    # Product, variants, images, attributes, category tree (cold), one page of reviews
-    # with their total, recommended cards, their images.
-    with django_assert_num_queries(8):
+    # Product (variants, images, attributes folded in), category tree (cold), one page of
+    # reviews with their total, recommended cards, their images.
+    with django_assert_num_queries(5):
         html = _html(Client().get(product.get_absolute_url()))
     assert len(_review_titles(html)) == min(n_reviews, 10)
     assert len(_card_names(html, "recommendations-heading")) == n_partners
