@@ -211,7 +211,7 @@ def product_recommendations_depend(request: Any, *, product: Product, shown: lis
 
 def cart_recommendations(*, products: list[Product], limit: int = 8) -> list[Product]:
     """Recommendations for a cart: those of its first product, leaving out everything the
-    cart already holds. Two queries at most; none for an empty cart."""
+    cart already holds. One query; none for an empty cart."""
     if not products:
         return []
     return recommendations_for_product(
