@@ -106,9 +106,9 @@ def _product_detail_get(**lookup: Any) -> Product:
         product = _product_detail_queryset().get(**lookup)
     except Product.DoesNotExist as exc:
         raise Http404 from exc
-    children_set(product, "variants", Variant, product.variants_json)
-    children_set(product, "images", ProductImage, product.images_json)
-    children_set(product, "attributes", ProductAttribute, product.attributes_json)
+    children_set(product, "variants", Variant, getattr(product, "variants_json", None))
+    children_set(product, "images", ProductImage, getattr(product, "images_json", None))
+    children_set(product, "attributes", ProductAttribute, getattr(product, "attributes_json", None))
     return product
 
 
