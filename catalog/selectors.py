@@ -78,6 +78,23 @@ def product_list() -> QuerySet[Product]:
     return Product.objects.active().with_card_data()
 
 
+def product_list_for_page() -> QuerySet[Product]:
+    """product_list with the cards' images folded into the page's query (JSON, see
+    shop/core/folded.py) instead of a prefetch: call product_cards_unfold on the page read."""
+    images = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
+    return (
+        Product.objects.active()
+        .select_related("merchant")
+        .annotate(images_json=children_json(images))
+    )
+
+
+def product_cards_unfold(products: Iterable[Product]) -> None:
+    """Put the images read by product_list_for_page where a card reads them."""
+    for product in products:
+        children_set(product, "images", ProductImage, getattr(product, "images_json", None))
+
+
 def product_list_new_arrivals(*, limit: int = 8) -> list[Product]:
     return list(product_list().order_by("-created_at", "-id")[:limit])
 

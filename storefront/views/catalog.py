@@ -138,6 +138,7 @@ def _product_page_context(
     if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
         pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
     shown = list(page.object_list)
+    selectors.product_cards_unfold(shown)
     page_shows_cards(request, shown, lists=product_list_versions(request.GET))
     return {
         "facet_groups": _facet_groups(
@@ -213,7 +214,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
     def context() -> dict[str, Any]:
         return _product_page_context(
             request,
-            queryset=selectors.product_list(),
+            queryset=selectors.product_list_for_page(),
             tree=selectors.category_tree(),
             action=reverse("catalog:product_list"),
         )
@@ -229,7 +230,9 @@ def category_view(request: HttpRequest, slug: str) -> HttpResponse:
     tree, category = selectors.category_get_for_page(slug=slug)
 
     def context() -> dict[str, Any]:
-        queryset = selectors.product_list().filter(category_id__in=tree.descendant_ids(category))
+        queryset = selectors.product_list_for_page().filter(
+            category_id__in=tree.descendant_ids(category)
+        )
         context = _product_page_context(
             request,
             queryset=queryset,
