@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -134,6 +135,21 @@ def cart_count_for_user(*, user: User) -> int:
     from django.db.models import Sum
 
     return CartLine.objects.filter(cart__user=user).aggregate(n=Sum("quantity"))["n"] or 0
+
+
+def cart_count_subquery(*, user: User) -> Any:
+    """cart_count_for_user as an expression, for a page that reads it with its own query."""
+    from django.db.models import IntegerField, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    total = (
+        CartLine.objects.filter(cart__user=user)
+        .order_by()
+        .values("cart__user")
+        .annotate(n=Sum("quantity"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
 def variant_product_url(*, variant_id: int) -> str | None:

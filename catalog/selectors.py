@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import Http404
 
-from catalog.models import Category, Merchant, Product, ProductImage, Variant
+from catalog.models import Category, Merchant, Product, ProductAttribute, ProductImage, Variant
+from shop.core.folded import children_json, children_set
 from shop.core.pagecache import catalog_version
 
 if TYPE_CHECKING:
@@ -77,35 +78,63 @@ def product_list() -> QuerySet[Product]:
     return Product.objects.active().with_card_data()
 
 
+def product_list_for_page() -> QuerySet[Product]:
+    """product_list with the cards' images folded into the page's query (JSON, see
+    shop/core/folded.py) instead of a prefetch: call product_cards_unfold on the page read."""
+    images = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
+    return (
+        Product.objects.active()
+        .select_related("merchant")
+        .annotate(images_json=children_json(images))
+    )
+
+
+def product_cards_unfold(products: Iterable[Product]) -> None:
+    """Put the images read by product_list_for_page where a card reads them."""
+    for product in products:
+        children_set(product, "images", ProductImage, getattr(product, "images_json", None))
+
+
 def product_list_new_arrivals(*, limit: int = 8) -> list[Product]:
     return list(product_list().order_by("-created_at", "-id")[:limit])
 
 
 def _product_detail_queryset() -> QuerySet[Product]:
+    """The product with its merchant and category, and (folded into the same query as
+    JSON, see shop/core/folded.py) its buyable variants, images and attributes: one query
+    whatever their number."""
+    # The product is active() already: of its variants, the ones a shopper can buy.
+    variants = Variant.objects.buyable().filter(product=OuterRef("pk")).order_by("position", "id")
+    images = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
+    attributes = ProductAttribute.objects.filter(product=OuterRef("pk")).order_by("position", "id")
     return (
         Product.objects.active()
         .select_related("merchant", "category")
-        .prefetch_related(
-            # The product is active() already: of its variants, the ones a shopper can buy.
-            Prefetch("variants", queryset=Variant.objects.buyable()),
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
-            "attributes",
+        .annotate(
+            variants_json=children_json(variants),
+            images_json=children_json(images),
+            attributes_json=children_json(attributes),
         )
     )
 
 
-def product_get_for_page(*, slug: str) -> Product:
+def _product_detail_get(**lookup: Any) -> Product:
     try:
-        return _product_detail_queryset().get(slug=slug)
+        product = _product_detail_queryset().get(**lookup)
     except Product.DoesNotExist as exc:
         raise Http404 from exc
+    children_set(product, "variants", Variant, getattr(product, "variants_json", None))
+    children_set(product, "images", ProductImage, getattr(product, "images_json", None))
+    children_set(product, "attributes", ProductAttribute, getattr(product, "attributes_json", None))
+    return product
+
+
+def product_get_for_page(*, slug: str) -> Product:
+    return _product_detail_get(slug=slug)
 
 
 def product_get_for_api(*, pk: int) -> Product:
-    try:
-        return _product_detail_queryset().get(pk=pk)
-    except Product.DoesNotExist as exc:
-        raise Http404 from exc
+    return _product_detail_get(pk=pk)
 
 
 def category_get_for_page(*, slug: str) -> tuple[CategoryTree, CategoryNode]:

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from catalog.models import Product
-from catalog.selectors import product_list
+from catalog.models import Product, ProductImage
 from orders.selectors import order_line_co_purchases
 from reviews.models import BoughtTogether
+from shop.core.folded import children_json, children_set
 from shop.core.pagecache import versions_bump
 
 KEEP_PER_PRODUCT = 24
@@ -43,8 +43,9 @@ def recommendations_for_product(
 ) -> list[Product]:
     """Up to `limit` products bought with this one, then the best-rated of its category;
     never the product itself (nor `exclude_ids`, e.g. what is already in a cart), never
-    inactive or out-of-stock products. Two queries (the cards, their images), whatever the
-    limit, so the product and cart pages stay within their query budgets."""
+    inactive or out-of-stock products. One query (the cards' images folded in, see
+    shop/core/folded.py), whatever the limit, so the product and cart pages stay within
+    their query budgets."""
     buyable = Product.objects.active().filter(in_stock=True).exclude(pk=product.pk)
     if exclude_ids:
         buyable = buyable.exclude(pk__in=list(exclude_ids))
@@ -63,9 +64,15 @@ def recommendations_for_product(
         .order_by("-rating_score", "-rating_count", "-id")
         .values("pk")[:limit]
     )
+    images = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
     candidates = list(
-        product_list().filter(pk__in=bought.union(best_rated, all=True)).annotate(together=together)
+        Product.objects.active()
+        .select_related("merchant")
+        .filter(pk__in=bought.union(best_rated, all=True))
+        .annotate(together=together, images_json=children_json(images))
     )
+    for candidate in candidates:
+        children_set(candidate, "images", ProductImage, candidate.images_json)
     candidates.sort(
         key=lambda p: (
             (0, -p.together, p.pk)

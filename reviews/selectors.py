@@ -176,15 +176,24 @@ def review_permission_for(*, user: User | AnonymousUser, product_id: int) -> Rev
     service still checks them: this only decides what the page offers)."""
     if not user.is_authenticated:
         return ReviewPermission(bought=False, reviewed=False)
-    row = (
+    return review_permission_from(review_permission_query(user=user, product_id=product_id).first())
+
+
+def review_permission_query(*, user: User, product_id: int) -> QuerySet[Product, dict[str, Any]]:
+    """The one row review_permission_for reads (`bought`, `reviewed`): a page may annotate
+    more of the user's own figures onto it and read them in the same query."""
+    return (
         Product.objects.filter(pk=product_id)
         .annotate(
             bought=Exists(OrderLine.objects.bought_by(user).filter(product_id=OuterRef("pk"))),
             reviewed=Exists(Review.objects.filter(product_id=OuterRef("pk"), author=user)),
         )
         .values("bought", "reviewed")
-        .first()
-    ) or {"bought": False, "reviewed": False}
+    )
+
+
+def review_permission_from(row: dict[str, Any] | None) -> ReviewPermission:
+    row = row or {"bought": False, "reviewed": False}
     return ReviewPermission(bought=row["bought"], reviewed=row["reviewed"])
 
 
@@ -211,7 +220,7 @@ def product_recommendations_depend(request: Any, *, product: Product, shown: lis
 
 def cart_recommendations(*, products: list[Product], limit: int = 8) -> list[Product]:
     """Recommendations for a cart: those of its first product, leaving out everything the
-    cart already holds. Two queries at most; none for an empty cart."""
+    cart already holds. One query; none for an empty cart."""
     if not products:
         return []
     return recommendations_for_product(

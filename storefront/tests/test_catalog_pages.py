@@ -436,15 +436,14 @@ def test_product_list_query_count_does_not_grow_with_products(client, django_ass
     for _ in range(5):
         add_image(ProductFactory(category=category))
     url = reverse("catalog:product_list")
-    # 5 as before the facets (count, page, images, category tree, merchant choices) + the
-    # facets' one query
-    with django_assert_num_queries(6):
+    # count, page (the cards' images folded in), category tree, merchant choices, facets
+    with django_assert_num_queries(5):
         assert Client().get(url).status_code == 200
 
     for _ in range(25):
         add_image(ProductFactory(category=category))
     catalog_changed()  # what committing the new products does: the cached page is stale
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = Client().get(url)
     assert len(names_on(response)) == 24
 
@@ -456,7 +455,7 @@ def test_filtered_list_stays_within_budget(client, django_assert_num_queries):
         ProductFactory(merchant=merchant, category=category)
     query = {"q": "product", "category": "lamps", "merchant": merchant.pk, "min_price": "1"}
     # + the search's look-up of the typed words among the catalog's (catalog.search), the facets
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):  # the cards' images folded into the page's query
         response = client.get(reverse("catalog:product_list"), query)
     assert len(names_on(response)) == 5
 
@@ -471,13 +470,13 @@ def _product_with(count: int) -> Product:
 
 def test_product_page_query_count_does_not_grow_with_variants(django_assert_num_queries):
     small, large = _product_with(1), _product_with(5)
-    # 5 for the product and the category tree, + a page of reviews, + recommendations
-    # (none here; reviews/tests/test_views.py pins the page with both).
-    with django_assert_num_queries(7):
+    # The product (variants, images, attributes folded in), the category tree, a page of
+    # reviews, recommendations (none here; test_review_pages.py pins the page with both).
+    with django_assert_num_queries(4):
         assert Client().get(small.get_absolute_url()).status_code == 200
     cache.clear()  # cold again: the category tree is cached after the first page
     reset_local_version()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         response = Client().get(large.get_absolute_url())
     assert response.content.decode().count('name="variant"') == 5
 
@@ -504,7 +503,7 @@ def test_category_page_stays_within_budget(django_assert_num_queries):
     child = CategoryFactory(name="Child", parent=parent)
     for _ in range(10):
         add_image(ProductFactory(category=child))
-    with django_assert_num_queries(6):  # + the facets
+    with django_assert_num_queries(5):  # + the facets, the cards' images folded in
         response = Client().get(reverse("catalog:category", kwargs={"slug": "parent"}))
     assert len(names_on(response)) == 10
 

@@ -277,8 +277,8 @@ def test_cart_page_query_count_with_recommendations(
     cart_add_item(user=user, variant_id=kettle.variants.first().pk, quantity=1)
     client.force_login(user)
     client.get(reverse("cart:detail"))  # warm the session cache
-    # The user, the cart, the recommended cards, their images.
-    with django_assert_num_queries(4):
+    # The user, the cart, the recommended cards with their images folded in.
+    with django_assert_num_queries(3):
         html = _html(client.get(reverse("cart:detail")))
     assert len(_card_names(html, "recommendations-heading")) == n_partners
 
@@ -293,9 +293,9 @@ def test_product_page_query_count_with_reviews_and_recommendations(
     product = ProductFactory()
     ReviewFactory.create_batch(n_reviews, product=product)
     _with_partners(product, n_partners)
-    # Product, variants, images, attributes, category tree (cold), one page of reviews
-    # with their total, recommended cards, their images.
-    with django_assert_num_queries(8):
+    # Product (variants, images, attributes folded in), category tree (cold), one page of
+    # reviews with their total, recommended cards with their images folded in.
+    with django_assert_num_queries(4):
         html = _html(Client().get(product.get_absolute_url()))
     assert len(_review_titles(html)) == min(n_reviews, 10)
     assert len(_card_names(html, "recommendations-heading")) == n_partners
@@ -312,8 +312,8 @@ def test_logged_in_product_page_query_count(
     client.force_login(user)
     client.get(product.get_absolute_url())  # warm: session, page content, recently viewed
     # The content, the same for everyone, comes from the content cache (shop/core/
-    # fragments.py): the user, whether they may review, the cart count.
-    with django_assert_num_queries(3):
+    # fragments.py): the user, whether they may review with the cart count (one query).
+    with django_assert_num_queries(2):
         html = _html(client.get(product.get_absolute_url()))
     assert len(_review_titles(html)) == min(n_reviews, 10)
     assert len(_card_names(html, "recommendations-heading")) == n_partners

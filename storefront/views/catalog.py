@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from cart.selectors import cart_count_subquery
 from catalog import selectors
 from catalog.facets import page_shows_facets, product_facets
 from catalog.filters import PRODUCT_LIST_QUERY, ProductFilter
@@ -40,6 +41,7 @@ from reviews.forms import ReviewForm
 from reviews.selectors import (
     RECENTLY_VIEWED_MAX,
     RECENTLY_VIEWED_SESSION_KEY,
+    ReviewPermission,
     product_recommendations,
     product_recommendations_depend,
     rating_histogram_rows,
@@ -47,6 +49,8 @@ from reviews.selectors import (
     recently_viewed_products,
     review_page_for_product,
     review_permission_for,
+    review_permission_from,
+    review_permission_query,
 )
 from shop.core import pagecache
 from shop.core.fragments import (
@@ -134,6 +138,7 @@ def _product_page_context(
     if form.errors or request.GET.get("page", str(page.number)) != str(page.number):
         pagecache.page_cache_decline(request)  # answered as another URL: not stored as this
     shown = list(page.object_list)
+    selectors.product_cards_unfold(shown)
     page_shows_cards(request, shown, lists=product_list_versions(request.GET))
     return {
         "facet_groups": _facet_groups(
@@ -209,7 +214,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
     def context() -> dict[str, Any]:
         return _product_page_context(
             request,
-            queryset=selectors.product_list(),
+            queryset=selectors.product_list_for_page(),
             tree=selectors.category_tree(),
             action=reverse("catalog:product_list"),
         )
@@ -225,7 +230,9 @@ def category_view(request: HttpRequest, slug: str) -> HttpResponse:
     tree, category = selectors.category_get_for_page(slug=slug)
 
     def context() -> dict[str, Any]:
-        queryset = selectors.product_list().filter(category_id__in=tree.descendant_ids(category))
+        queryset = selectors.product_list_for_page().filter(
+            category_id__in=tree.descendant_ids(category)
+        )
         context = _product_page_context(
             request,
             queryset=queryset,
@@ -300,7 +307,7 @@ def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     if request.user.is_authenticated:
         _remember_viewed(request, about["pk"])
     product_about = SimpleNamespace(**about, get_absolute_url=about["url"])
-    permission = review_permission_for(user=request.user, product_id=about["pk"])
+    permission, frame = _permission_and_frame(request, product_id=about["pk"])
     write = render_to_string(
         "reviews/includes/review_write.html",
         {
@@ -314,8 +321,26 @@ def product_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "catalog/product_detail.html",
-        {"product": product_about, "cached_content": mark_safe(html)},
+        {"product": product_about, "cached_content": mark_safe(html), **frame},
     )
+
+
+def _permission_and_frame(
+    request: HttpRequest, *, product_id: int
+) -> tuple[ReviewPermission, dict[str, Any]]:
+    """Whether the user may review the product, and the header's cart count, in one query
+    (the count then overrides the cart context processor's own query)."""
+    user = request.user
+    if not user.is_authenticated:
+        return review_permission_for(user=user, product_id=product_id), {}
+    row = (
+        review_permission_query(user=user, product_id=product_id)
+        .annotate(cart_count=cart_count_subquery(user=user))
+        .values("bought", "reviewed", "cart_count")
+        .first()
+    )
+    frame = {"cart_count": row["cart_count"]} if row is not None else {}
+    return review_permission_from(row), frame
 
 
 def _remember_viewed(request: HttpRequest, product_id: int) -> None:

@@ -253,7 +253,7 @@ def test_recommendations_query_count_is_fixed(api_client, django_assert_num_quer
             ProductImage.objects.create(product=other, image="products/a.jpg")
             BoughtTogether.objects.create(product=product, other=other, orders=1)
         catalog_changed()  # as the commit of new products does: no cached answer
-        # The product, the cards, their images.
-        with django_assert_num_queries(3):
+        # The product, the cards with their images folded in.
+        with django_assert_num_queries(2):
             response = api_client.get(_url(product, "recommendations"))
         assert len(response.json()) == total
