@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, QuerySet, Sum
-from django.db.models.functions import JSONObject
 
 from fulfilment.models import Return, ReturnLine, Shipment, ShipmentEvent, ShipmentLine
 from orders.models import Order, OrderLine
+from shop.core.folded import children_json, children_set
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -156,31 +155,6 @@ def staff_return_list(*, user: User, status: str | None = None) -> QuerySet[Retu
     return returns.order_by("-created_at", "-id")
 
 
-def _children_json(queryset: QuerySet[Any]) -> ArraySubquery:
-    """The rows of `queryset` (filtered on OuterRef) as one JSON array column: a prefetch
-    folded into its parent's query."""
-    fields = [field.attname for field in queryset.model._meta.concrete_fields]
-    return ArraySubquery(queryset.values(json=JSONObject(**{name: name for name in fields})))
-
-
-def _children_set(parent: Any, name: str, model: type[Any], rows: list[dict] | None) -> None:
-    """Put rows read by `_children_json` where `prefetch_related(name)` would have put
-    them, as model instances with their values converted, so `parent.<name>.all()` reads
-    them without a query."""
-    fields = {field.attname: field for field in model._meta.concrete_fields}
-    instances = [
-        model(**{key: fields[key].to_python(value) for key, value in row.items()})
-        for row in rows or []
-    ]
-    for instance in instances:
-        instance._state.adding = False
-    queryset = getattr(parent, name).all()
-    queryset._result_cache = instances
-    queryset._prefetch_done = True
-    cache = parent.__dict__.setdefault("_prefetched_objects_cache", {})
-    cache[name] = queryset
-
-
 def shipment_list_for_order_page(*, order: Order) -> list[Shipment]:
     """shipment_list_for_order in one query (its timeline and lines folded in as JSON): the
     order page stays within its query budget whatever the order holds."""
@@ -189,12 +163,12 @@ def shipment_list_for_order_page(*, order: Order) -> list[Shipment]:
     shipments: list[Shipment] = list(
         Shipment.objects.filter(order=order)
         .select_related("carrier")
-        .annotate(events_json=_children_json(events), lines_json=_children_json(lines))
+        .annotate(events_json=children_json(events), lines_json=children_json(lines))
         .order_by("created_at", "id")
     )
     for shipment in shipments:
-        _children_set(shipment, "events", ShipmentEvent, getattr(shipment, "events_json", None))
-        _children_set(shipment, "lines", ShipmentLine, getattr(shipment, "lines_json", None))
+        children_set(shipment, "events", ShipmentEvent, getattr(shipment, "events_json", None))
+        children_set(shipment, "lines", ShipmentLine, getattr(shipment, "lines_json", None))
     return shipments
 
 
@@ -203,9 +177,9 @@ def return_list_for_order_page(*, order: Order) -> list[Return]:
     lines = ReturnLine.objects.filter(return_request=OuterRef("pk")).order_by("id")
     returns: list[Return] = list(
         Return.objects.filter(order=order)
-        .annotate(lines_json=_children_json(lines))
+        .annotate(lines_json=children_json(lines))
         .order_by("-created_at", "-id")
     )
     for found in returns:
-        _children_set(found, "lines", ReturnLine, getattr(found, "lines_json", None))
+        children_set(found, "lines", ReturnLine, getattr(found, "lines_json", None))
     return returns
