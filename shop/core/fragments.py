@@ -8,8 +8,9 @@ Redis under the *version* of what it shows (e.g. `card:<id>`, see catalog/versio
 the `catalog` version, so a change that bumps the version makes the old piece unreachable;
 nothing is deleted, entries expire by their timeout.
 
-Reads cost two Redis round trips for any number of pieces (the versions, mostly from this
-process's short-lived copies, then one `get_many`), and builds only the missing ones.
+Reads cost at most two Redis round trips for any number of pieces (the versions, mostly
+from this process's short-lived copies, read and any missing ones created in one pipeline by
+`versions_known`; then one `get_many`), and builds only the missing ones.
 
 The same race rule as the page cache: a piece built from data read before a change, whose
 version was bumped after that read but before the version was read, must not be stored
